@@ -134,5 +134,25 @@ def load_config(path: str | os.PathLike | None = None) -> PipelinesConfig:
             if line not in problems:
                 problems.append(line)
         raise ConfigError(p, problems) from None
+    literal = [f"{path}: write {{env: VARIABLE_NAME}}; secrets do not belong in the file" for path in _literal_secrets(cfg)]
+    if literal:
+        raise ConfigError(p, literal)
     cfg.source_path = p
     return cfg
+
+
+def _literal_secrets(model, path: str = "") -> list[str]:
+    from pydantic import BaseModel
+
+    from .secrets import SecretRef
+
+    found = []
+    if isinstance(model, SecretRef):
+        return [path] if model.value is not None else []
+    if isinstance(model, BaseModel):
+        for name in type(model).model_fields:
+            found += _literal_secrets(getattr(model, name), f"{path}.{name}".lstrip("."))
+    elif isinstance(model, dict):
+        for k, v in model.items():
+            found += _literal_secrets(v, f"{path}.{k}".lstrip("."))
+    return found

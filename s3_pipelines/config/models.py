@@ -86,7 +86,14 @@ class DuckDBConnectionConfig(_Model):
 
 class PostgresConnectionConfig(_Model):
     type: Literal["postgres"]
-    url: SecretRef = Field(description="postgresql://user@host:port/db; use {env: NAME} when it has a password")
+    url: str | SecretRef = Field(description="postgresql://user@host:port/db; {env: NAME} when it holds a password")
+
+    @field_validator("url")
+    @classmethod
+    def _no_password_in_file(cls, v):
+        if isinstance(v, str) and re.match(r"^[a-z+]+://[^/@:]+:[^/@]+@", v):
+            raise ValueError("the url holds a password: use {env: VARIABLE_NAME}")
+        return v
     schema_name: str = Field("public", alias="schema")
 
 

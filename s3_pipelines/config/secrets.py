@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
 
 
 class SecretRef(BaseModel):
-    """`{env: NAME}` reads the variable when needed; `{value: ...}` is a literal (avoid in files)."""
+    """`{env: NAME}` reads the variable when needed. `{value: ...}` holds a value resolved elsewhere
+    (a Dagster `EnvVar`); the loader refuses it in files."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -20,9 +21,9 @@ class SecretRef(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _from_plain_string(cls, data):
+    def _no_plain_string(cls, data):
         if isinstance(data, str):
-            return {"value": data}
+            raise ValueError("secrets are not written in the file: use {env: VARIABLE_NAME}")
         return data
 
     @model_validator(mode="after")

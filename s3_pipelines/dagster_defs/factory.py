@@ -1,0 +1,40 @@
+"""A validated `PipelinesConfig` becomes Dagster `Definitions`."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from ..config.models import PipelinesConfig
+from .resources import PipelineStateResource, S3ConnectionResource
+from .sensors import stream_sensor
+from .stream_assets import STATE, objects_key, records_key, stream_assets
+
+
+def stream_job_name(stream: str) -> str:
+    return f"{stream}_job"
+
+
+def build_definitions(cfg: PipelinesConfig) -> dg.Definitions:
+    resources: dict = {
+        name: S3ConnectionResource.from_connection(conn)
+        for name, conn in cfg.connections.items() if conn.type == "s3"
+    }
+    staging = cfg.state.staging
+    resources[STATE] = PipelineStateResource(
+        ledger_path=str(cfg.ledger_path()),
+        staging_path=str(cfg.resolve(staging.path)) if staging.path else None,
+        staging_connection=staging.connection, staging_prefix=staging.prefix,
+    )
+    assets, jobs, sensors = [], [], []
+    for name, stream in cfg.streams.items():
+        assets += stream_assets(name, stream)
+        job = dg.define_asset_job(
+            stream_job_name(name), selection=dg.AssetSelection.assets(objects_key(name), records_key(name)),
+            description=f"Load new objects of stream {name}",
+        )
+        jobs.append(job)
+        sensors.append(stream_sensor(name, stream, job))
+    # steps of one run share a process: the assets do their own parallel I/O, and a process per
+    # step costs seconds and hundreds of MB on small machines
+    return dg.Definitions(assets=assets, jobs=jobs, sensors=sensors, resources=resources,
+                          executor=dg.in_process_executor)

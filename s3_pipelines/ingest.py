@@ -1,0 +1,181 @@
+"""Load objects of a stream: discover → ledger (pending) → claim → read → stage → ledger (done).
+
+This is the engine's one path for sensors, the `run` command and hand-launched materializations.
+Nothing here knows Dagster; `log` is any callable taking a message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from . import listing, partitions, selection
+from .config.models import StreamConfig
+from .ledger import Ledger
+from .objects import BadRecordError, ObjectChangedError, ObjectError, S3Object
+from .readers import BadRecord, ReadOptions, read_batches
+from .staging import StagingStore
+
+
+class S3ObjectSource:
+    """A reader source over one listed object version."""
+
+    def __init__(self, client, obj: S3Object):
+        self.client, self.obj, self.key = client, obj, obj.key
+
+    def open_stream(self):
+        return self.client.open_stream(self.obj)
+
+    def open_random_access(self):
+        return self.client.open_random_access(self.obj)
+
+
+@dataclass
+class ObjectResult:
+    obj: S3Object
+    status: str  # loaded | skipped | failed | changed
+    rows: int = 0
+    bad_rows: int = 0
+    error: str | None = None
+    files: list[str] = field(default_factory=list)
+    bytes_staged: int = 0
+    preview: pa.Table | None = None
+
+
+@dataclass
+class LoadReport:
+    stream: str
+    partition: str
+    results: list[ObjectResult] = field(default_factory=list)
+    fatal: str | None = None  # set when on_error=fail stopped the load
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.results)
+
+    @property
+    def rows(self) -> int:
+        return sum(r.rows for r in self.results)
+
+    @property
+    def bad_rows(self) -> int:
+        return sum(r.bad_rows for r in self.results)
+
+    @property
+    def bytes_read(self) -> int:
+        return sum(r.obj.size for r in self.results if r.status in ("loaded", "skipped", "failed"))
+
+    def preview(self) -> pa.Table | None:
+        return next((r.preview for r in self.results if r.preview is not None), None)
+
+
+# --- discovery -------------------------------------------------------------------------------
+
+
+def partition_of(stream: StreamConfig) -> Callable[[S3Object], str]:
+    return lambda o: partitions.partition_key(stream.partitioning, o.last_modified)
+
+
+def discover(client, name: str, stream: StreamConfig, ledger: Ledger, cursor: str | None) -> tuple[list[S3Object], str, int]:
+    """One incremental listing step; new object versions go to the ledger as pending.
+    Returns (new objects, new cursor JSON, list requests made)."""
+    found = listing.discover(client, stream.select, stream.listing, json.loads(cursor) if cursor else None)
+    new = ledger.register(name, found.objects, partition_of(stream))
+    return new, json.dumps(found.cursor, separators=(",", ":")), found.list_requests
+
+
+def discover_all(client, name: str, stream: StreamConfig, ledger: Ledger, cursor: str | None, max_ticks: int = 100_000):
+    """Discovery until a listing sweep is complete (the `run` command wants everything now)."""
+    new_all, requests = [], 0
+    for _ in range(max_ticks):
+        found = listing.discover(client, stream.select, stream.listing, json.loads(cursor) if cursor else None)
+        new_all += ledger.register(name, found.objects, partition_of(stream))
+        cursor, requests = json.dumps(found.cursor, separators=(",", ":")), requests + found.list_requests
+        if found.complete:
+            break
+    return new_all, cursor, requests
+
+
+def register_partition(client, name: str, stream: StreamConfig, ledger: Ledger, partition: str) -> list[S3Object]:
+    """A full listing of the selection, keeping the objects of one partition's window: what a
+    hand-launched materialization of a partition does, with no sensor having run."""
+    start, end = partitions.window(stream.partitioning, partition)
+    in_window = [o for o in selection.iter_selected(client, stream.select) if start <= o.last_modified < end]
+    return ledger.register(name, in_window, lambda o: partition)
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def load_object(client, name: str, stream: StreamConfig, obj: S3Object, partition: str,
+                staging: StagingStore, ledger: Ledger, run_id: str) -> ObjectResult:
+    bad: list[BadRecord] = []
+    opts = ReadOptions.from_stream(stream)
+    try:
+        staged = staging.write(name, partition, obj, read_batches(S3ObjectSource(client, obj), obj, opts, bad.append))
+    except ObjectChangedError as e:
+        ledger.finish(name, obj, status="changed", error=e.reason, run_id=run_id)
+        newer = client.head(obj.key)
+        if newer is not None and newer.etag != obj.etag:
+            ledger.register(name, [newer], partition_of(stream))
+        return ObjectResult(obj, "changed", error=str(e))
+    except ObjectError as e:
+        if isinstance(e, BadRecordError):
+            bad.append(BadRecord(e.key, e.line, e.reason))
+        status = "skipped" if isinstance(e, BadRecordError) and stream.on_error == "skip_file" else "failed"
+        ledger.add_bad_records(name, obj, [(b.line, b.reason) for b in bad] or [(e.line, e.reason)], run_id)
+        ledger.finish(name, obj, status=status, bad_rows=len(bad), error=str(e), run_id=run_id)
+        return ObjectResult(obj, status, bad_rows=len(bad), error=str(e))
+    if bad:
+        ledger.add_bad_records(name, obj, [(b.line, b.reason) for b in bad], run_id)
+    replaced = ledger.finish(name, obj, status="loaded", rows=staged.rows, bad_rows=len(bad),
+                             staged=staged.files, run_id=run_id)
+    staging.remove(replaced)
+    return ObjectResult(obj, "loaded", staged.rows, len(bad), files=staged.files,
+                        bytes_staged=staged.bytes_written, preview=staged.preview)
+
+
+def load_partition(client, name: str, stream: StreamConfig, partition: str, staging: StagingStore,
+                   ledger: Ledger, run_id: str, *, retry_failed: bool = False,
+                   is_stale: Callable[[str], bool] | None = None, workers: int = 4,
+                   log: Callable[[str], None] = lambda m: None) -> LoadReport:
+    """Claim and load every pending object of a partition. Several objects load at once: most
+    time is network and decompression, which release the GIL."""
+    claimed = ledger.claim(name, partition, run_id, retry_failed=retry_failed, is_stale=is_stale)
+    report = LoadReport(name, partition)
+    log(f"{name} [{partition}]: {len(claimed)} object(s) to load")
+    if not claimed:
+        return report
+    done: set[tuple[str, str]] = set()
+    stop = False
+
+    def one(obj: S3Object) -> ObjectResult | None:
+        if stop:
+            return None
+        return load_object(client, name, stream, obj, partition, staging, ledger, run_id)
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            for obj, result in zip(claimed, pool.map(one, claimed)):
+                if result is None:
+                    continue
+                done.add((obj.key, obj.etag))
+                report.results.append(result)
+                log(_describe(result))
+                if result.status == "failed" and stream.on_error == "fail" and not stop:
+                    stop = True
+                    report.fatal = f"on_error is fail: {result.error}"
+    finally:
+        # objects not reached (stopped, or an exception such as lost credentials) go back to pending
+        ledger.release(name, [o for o in claimed if (o.key, o.etag) not in done], run_id)
+    return report
+
+
+def _describe(r: ObjectResult) -> str:
+    if r.status == "loaded":
+        extra = f", {r.bad_rows} bad record(s) skipped" if r.bad_rows else ""
+        return f"loaded {r.obj.key}: {r.rows} rows{extra}"
+    return f"{r.status} {r.obj.key}: {r.error}"

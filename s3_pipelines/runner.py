@@ -1,0 +1,109 @@
+"""`s3-pipelines run`: discover new objects now, then materialize every pending partition through
+Dagster — the same jobs, assets and ledger claims as sensor-triggered runs, executed in this
+process against the Dagster instance in $DAGSTER_HOME (so runs show in the UI)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from . import ingest
+from .config.models import PipelinesConfig
+from .connections.s3 import S3AccessError, S3Client
+from .dagster_defs import build_definitions
+from .dagster_defs.factory import stream_job_name
+from .dagster_defs.stream_assets import DISCOVERED_TAG, records_key
+from .ledger import Ledger
+
+DAGSTER_YAML = Path(__file__).with_name("dagster.yaml")
+
+
+@dataclass
+class StreamOutcome:
+    stream: str
+    discovered: int = 0
+    partitions: list[str] = field(default_factory=list)
+    objects: int = 0
+    rows: int = 0
+    bad_rows: int = 0
+    failed_objects: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.failed_objects
+
+
+def ensure_dagster_home(cfg: PipelinesConfig) -> Path:
+    """DAGSTER_HOME if set; else a home beside the config, with the project's dagster.yaml."""
+    home = Path(os.environ.get("DAGSTER_HOME") or cfg.resolve(".s3_pipelines/dagster_home"))
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").write_text(DAGSTER_YAML.read_text())
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def run_pending(cfg: PipelinesConfig, select: list[str] | None = None,
+                log: Callable[[str], None] = print) -> list[StreamOutcome]:
+    unknown = sorted(set(select or []) - set(cfg.streams))
+    if unknown:
+        raise ValueError(f"no stream named {', '.join(unknown)} (streams: {', '.join(cfg.streams) or 'none'})")
+    ensure_dagster_home(cfg)
+    defs = build_definitions(cfg)
+    ledger = Ledger(cfg.ledger_path())
+    outcomes = []
+    with dg.DagsterInstance.get() as instance:
+        for name in select or list(cfg.streams):
+            outcomes.append(_run_stream(cfg, defs, instance, ledger, name, log))
+    return outcomes
+
+
+def _run_stream(cfg, defs, instance, ledger: Ledger, name: str, log) -> StreamOutcome:
+    stream = cfg.streams[name]
+    out = StreamOutcome(name)
+    try:
+        client = S3Client.from_config(cfg.s3_connection(stream.connection))
+        cursor_name = f"run:{name}"
+        new, cursor, requests = ingest.discover_all(client, name, stream, ledger, ledger.get_cursor(cursor_name))
+        ledger.set_cursor(cursor_name, cursor)
+    except S3AccessError as e:
+        out.errors.append(f"listing {stream.connection}: {e}")
+        return out
+    out.discovered = len(new)
+    out.partitions = ledger.pending_partitions(name)
+    log(f"{name}: {len(new)} new object version(s), {requests} list request(s); "
+        f"partitions to load: {', '.join(out.partitions) or 'none'}")
+    job = defs.resolve_job_def(stream_job_name(name))
+    for partition in out.partitions:
+        result = job.execute_in_process(
+            partition_key=partition, instance=instance, raise_on_error=False,
+            tags={DISCOVERED_TAG: "1", "s3_pipelines/trigger": "cli"},
+        )
+        for event in result.get_asset_materialization_events():
+            mat = event.asset_materialization
+            if mat.asset_key != records_key(name):
+                continue
+            md = {k: v.value for k, v in mat.metadata.items()}
+            out.objects += int(md.get("objects", 0))
+            out.rows += int(md.get("rows", 0))
+            out.bad_rows += int(md.get("bad_rows", 0))
+            out.failed_objects += int(md.get("objects_failed", 0))
+        if not result.success:
+            out.errors.append(f"partition {partition}: run {result.run_id} failed: {_failure(result)}")
+    for r in ledger.rows(name, status="failed"):
+        if r.partition_key in out.partitions:
+            out.errors.append(f"{r.obj.key}: {r.error}")
+    return out
+
+
+def _failure(result) -> str:
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            err = event.step_failure_data.error
+            return (err.message or "").strip().splitlines()[-1] if err.message else err.cls_name or "error"
+    return "see the run's logs"

@@ -1,0 +1,179 @@
+"""Staging: parsed records of each object version as Parquet files, local or under an S3 prefix.
+
+Files are named from a hash of (key, etag), so a retried or re-run load writes the same names and
+never duplicates; a later version of a key replaces the earlier version's files. A file is written
+to a temporary name and renamed (local) or uploaded whole (S3), so readers never see half a file.
+When batch schemas of one object differ in a way a cast cannot bridge, a new part file starts;
+readers of a partition combine files by column name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .objects import S3Object
+
+
+def object_file_stem(obj: S3Object) -> str:
+    """Safe file name for an object version, whatever characters its key holds (no `../` escape)."""
+    return hashlib.sha256(f"{obj.bucket}\0{obj.key}\0{obj.etag}".encode()).hexdigest()[:32]
+
+
+def safe_segment(name: str) -> str:
+    """Stream and partition names become one path segment each (they come from config/Dagster)."""
+    cleaned = "".join(c if c.isalnum() or c in "-_:." else "_" for c in name)
+    if cleaned in ("", ".", ".."):
+        raise ValueError(f"unusable path segment {name!r}")
+    return cleaned.replace(":", "")
+
+
+@dataclass
+class StagedObject:
+    files: list[str]
+    rows: int
+    bytes_written: int
+    preview: pa.Table | None  # first rows, for asset metadata
+
+
+def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch | None:
+    """The batch in the writer's schema, or None when it would lose columns or fail a cast."""
+    if set(batch.schema.names) - set(schema.names):
+        return None
+    cols = []
+    for field in schema:
+        idx = batch.schema.get_field_index(field.name)
+        col = batch.column(idx) if idx >= 0 else pa.nulls(batch.num_rows, field.type)
+        if not col.type.equals(field.type):
+            try:
+                col = col.cast(field.type, safe=True)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+                return None
+        cols.append(col)
+    return pa.RecordBatch.from_arrays(cols, schema=schema)
+
+
+class _PartWriter:
+    """Writes batches of one object version into numbered Parquet part files in `folder`."""
+
+    def __init__(self, folder: Path, stem: str):
+        self.folder, self.stem = folder, stem
+        self.parts: list[Path] = []  # finished temp files
+        self._writer: pq.ParquetWriter | None = None
+        self._tmp: Path | None = None
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if self._writer is not None:
+            conformed = _conform(batch, self._writer.schema)
+            if conformed is None:
+                self._close_part()
+            else:
+                batch = conformed
+        if self._writer is None:
+            fd, name = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".parquet")
+            os.close(fd)
+            self._tmp = Path(name)
+            self._writer = pq.ParquetWriter(self._tmp, batch.schema, compression="zstd")
+        self._writer.write_batch(batch)
+
+    def _close_part(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self.parts.append(self._tmp)
+            self._writer = self._tmp = None
+
+    def finish(self) -> list[Path]:
+        self._close_part()
+        return self.parts
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self.parts.append(self._tmp)
+            self._writer = None
+        for p in self.parts:
+            p.unlink(missing_ok=True)
+        self.parts = []
+
+
+class StagingStore:
+    """Local folder (`root`) or, with `s3_client`, the S3 prefix `prefix` (files are built in a
+    local temp folder first)."""
+
+    def __init__(self, root: str | Path | None = None, *, s3_client=None, prefix: str = "staging/"):
+        self.s3 = s3_client
+        self.prefix = prefix if not s3_client else s3_client.prefix + prefix.lstrip("/")
+        self.root = Path(root) if root else Path(tempfile.gettempdir()) / "s3_pipelines_staging"
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def location(self, stream: str, partition: str) -> str:
+        rel = f"{safe_segment(stream)}/{safe_segment(partition)}"
+        if self.s3:
+            return f"s3://{self.s3.bucket}/{self.prefix}{rel}/"
+        return str(self.root / rel)
+
+    def write(self, stream: str, partition: str, obj: S3Object, batches: Iterable[pa.RecordBatch],
+              preview_rows: int = 10) -> StagedObject:
+        folder = self.root / safe_segment(stream) / safe_segment(partition)
+        if self.s3:  # build locally, upload whole
+            folder = Path(tempfile.mkdtemp(prefix="s3p-stage-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = object_file_stem(obj)
+        writer = _PartWriter(folder, stem)
+        rows, preview = 0, []
+        try:
+            for batch in batches:
+                if batch.num_rows == 0:
+                    continue
+                writer.write(batch)
+                if rows < preview_rows:
+                    preview.append(batch.slice(0, preview_rows - rows))
+                rows += batch.num_rows
+            parts = writer.finish()
+        except BaseException:
+            writer.abort()
+            raise
+        files, size = [], 0
+        for i, tmp in enumerate(parts):
+            name = f"{stem}-{i:04d}.parquet"
+            size += tmp.stat().st_size
+            if self.s3:
+                key = f"{self.prefix}{safe_segment(stream)}/{safe_segment(partition)}/{name}"
+                self.s3.upload_file(str(tmp), key)
+                tmp.unlink()
+                files.append(f"s3://{self.s3.bucket}/{key}")
+            else:
+                final = folder / name
+                os.replace(tmp, final)
+                files.append(str(final))
+        if self.s3:
+            folder.rmdir()
+        table = pa.Table.from_batches(preview) if preview and _same_schema(preview) else None
+        return StagedObject(files=files, rows=rows, bytes_written=size, preview=table)
+
+    def remove(self, files: Iterable[str]) -> None:
+        for f in files:
+            if f.startswith("s3://"):
+                if self.s3:
+                    self.s3.delete(f.split("/", 3)[3])
+            else:
+                path = Path(f).resolve()
+                if self.root.resolve() in path.parents:  # never outside the staging root
+                    path.unlink(missing_ok=True)
+
+    def files(self, stream: str, partition: str) -> Iterator[str]:
+        """Staged files of one partition (local staging only; S3 staging is listed by callers)."""
+        folder = self.root / safe_segment(stream) / safe_segment(partition)
+        if folder.is_dir():
+            yield from sorted(str(p) for p in folder.glob("*.parquet") if not p.name.startswith(".tmp-"))
+
+
+def _same_schema(batches: list[pa.RecordBatch]) -> bool:
+    return all(b.schema.equals(batches[0].schema) for b in batches)
