@@ -155,8 +155,7 @@ class StagingStore:
                 files.append(str(final))
         if self.s3:
             folder.rmdir()
-        table = pa.Table.from_batches(preview) if preview and _same_schema(preview) else None
-        return StagedObject(files=files, rows=rows, bytes_written=size, preview=table)
+        return StagedObject(files=files, rows=rows, bytes_written=size, preview=_preview(preview))
 
     def remove(self, files: Iterable[str]) -> None:
         for f in files:
@@ -175,5 +174,10 @@ class StagingStore:
             yield from sorted(str(p) for p in folder.glob("*.parquet") if not p.name.startswith(".tmp-"))
 
 
-def _same_schema(batches: list[pa.RecordBatch]) -> bool:
-    return all(b.schema.equals(batches[0].schema) for b in batches)
+def _preview(batches: list[pa.RecordBatch]) -> pa.Table | None:
+    if not batches:
+        return None
+    try:
+        return pa.concat_tables([pa.Table.from_batches([b]) for b in batches], promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.Table.from_batches(batches[:1])

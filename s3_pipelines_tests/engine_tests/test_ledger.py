@@ -1,0 +1,97 @@
+import datetime as dt
+import multiprocessing as mp
+
+from s3_pipelines.ledger import Ledger
+from s3_pipelines.objects import S3Object
+
+T0 = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc)
+
+
+def obj(key, etag="e1", size=10, t=T0):
+    return S3Object("b", key, etag, size, t)
+
+
+def day(o):
+    return o.last_modified.strftime("%Y-%m-%d")
+
+
+def test_register_is_idempotent_and_new_etag_is_new(tmp_path):
+    led = Ledger(tmp_path / "l.sqlite")
+    assert [o.key for o in led.register("s", [obj("a"), obj("b")], day)] == ["a", "b"]
+    assert led.register("s", [obj("a"), obj("b")], day) == []
+    assert [o.etag for o in led.register("s", [obj("a", "e2")], day)] == ["e2"]
+    # streams are independent
+    assert len(led.register("other", [obj("a")], day)) == 1
+
+
+def test_claim_finish_and_supersede(tmp_path):
+    led = Ledger(tmp_path / "l.sqlite")
+    led.register("s", [obj("a"), obj("b")], day)
+    claimed = led.claim("s", "2026-11-20", "run1")
+    assert sorted(o.key for o in claimed) == ["a", "b"]
+    assert led.claim("s", "2026-11-20", "run2") == []  # held by run1, which is not stale
+    assert led.finish("s", obj("a"), status="loaded", rows=5, staged=["/x/a1.parquet"], run_id="run1") == []
+    led.finish("s", obj("b"), status="failed", error="corrupt", run_id="run1")
+    # a new version of a: loading it supersedes the old one and hands back its files
+    led.register("s", [obj("a", "e2")], day)
+    assert [o.etag for o in led.claim("s", "2026-11-20", "run3")] == ["e2"]  # failed b not retried...
+    replaced = led.finish("s", obj("a", "e2"), status="loaded", rows=6, staged=["/x/a2.parquet"], run_id="run3")
+    assert replaced == ["/x/a1.parquet"]
+    status = {(r.obj.key, r.obj.etag): r.status for r in led.rows("s")}
+    assert status == {("a", "e1"): "superseded", ("a", "e2"): "loaded", ("b", "e1"): "failed"}
+    # ...unless asked (a hand-launched re-run of the partition)
+    assert [o.key for o in led.claim("s", "2026-11-20", "run4", retry_failed=True)] == ["b"]
+
+
+def test_stale_claims_are_taken_over_and_release_returns_to_pending(tmp_path):
+    led = Ledger(tmp_path / "l.sqlite")
+    led.register("s", [obj("a"), obj("b")], day)
+    assert len(led.claim("s", "2026-11-20", "crashed")) == 2
+    assert led.claim("s", "2026-11-20", "next", is_stale=lambda rid: False) == []
+    taken = led.claim("s", "2026-11-20", "next", is_stale=lambda rid: rid == "crashed")
+    assert len(taken) == 2
+    led.release("s", taken[:1], "next")
+    assert led.pending_partitions("s") == ["2026-11-20"]
+    assert {r.status for r in led.rows("s")} == {"pending", "loading"}
+
+
+def test_bad_records_are_capped_and_counted(tmp_path):
+    led = Ledger(tmp_path / "l.sqlite")
+    led.register("s", [obj("a")], day)
+    led.add_bad_records("s", obj("a"), [(i, f"bad {i}") for i in range(1, 500)], "r")
+    led.finish("s", obj("a"), status="loaded", rows=1, bad_rows=499)
+    bad = led.bad_records("s", "2026-11-20", limit=1000)
+    assert len(bad) == 100 and bad[0] == {"key": "a", "etag": "e1", "line": 1, "reason": "bad 1"}
+    assert led.rows("s")[0].bad_rows == 499
+
+
+def _claimer(path, run_id, q):
+    led = Ledger(path)
+    got = []
+    for _ in range(20):
+        got += [o.key for o in led.claim("s", "2026-11-20", run_id)]
+    q.put(got)
+
+
+def test_concurrent_claims_from_processes_never_overlap(tmp_path):
+    path = tmp_path / "l.sqlite"
+    led = Ledger(path)
+    led.register("s", [obj(f"k{i:04d}") for i in range(2000)], day)
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    procs = [ctx.Process(target=_claimer, args=(path, f"run{i}", q)) for i in range(4)]
+    for p in procs:
+        p.start()
+    results = [q.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(60)
+    everything = [k for r in results for k in r]
+    assert len(everything) == 2000 and len(set(everything)) == 2000
+
+
+def test_cursor_roundtrip(tmp_path):
+    led = Ledger(tmp_path / "l.sqlite")
+    assert led.get_cursor("run:s") is None
+    led.set_cursor("run:s", '{"a":1}')
+    led.set_cursor("run:s", '{"a":2}')
+    assert led.get_cursor("run:s") == '{"a":2}'

@@ -1,0 +1,71 @@
+import datetime as dt
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from s3_pipelines.config.models import Partitioning
+from s3_pipelines.objects import ObjectError, S3Object
+from s3_pipelines.partitions import partition_key, window
+from s3_pipelines.staging import StagingStore, object_file_stem
+
+T = dt.datetime(2026, 11, 20, 13, 45, tzinfo=dt.timezone.utc)
+
+
+def test_partition_keys_match_dagster_formats_and_clamp():
+    day, hour = Partitioning(granularity="day", start="2024-01-01"), Partitioning(granularity="hour", start="2024-01-01")
+    assert partition_key(day, T) == "2026-11-20"
+    assert partition_key(hour, T) == "2026-11-20-13:00"
+    old = dt.datetime(2019, 5, 1, tzinfo=dt.timezone.utc)
+    assert partition_key(day, old) == "2024-01-01"  # older objects fall into the first partition
+    future = T + dt.timedelta(days=3)
+    assert partition_key(day, future, now=T) == "2026-11-20"
+    start, end = window(day, "2026-11-20")
+    assert (start, end) == (dt.datetime(2026, 11, 20, tzinfo=dt.timezone.utc), dt.datetime(2026, 11, 21, tzinfo=dt.timezone.utc))
+    assert window(day, "2024-01-01")[0].year == 1  # first window reaches back
+
+
+def batches(*specs):
+    for cols in specs:
+        yield pa.RecordBatch.from_pydict(cols)
+
+
+def test_write_is_atomic_named_by_version_and_rolls_parts_on_schema_change(tmp_path):
+    store = StagingStore(tmp_path)
+    o = S3Object("b", "../../etc/passwd weird ü key", "e1", 1, T)
+    staged = store.write("s", "2026-11-20", o, batches(
+        {"a": [1, 2], "b": ["x", "y"]},
+        {"a": [3], "b": [None]},           # same schema after cast
+        {"a": [4], "c": [{"n": 1}]},       # a new column: a new part file
+    ))
+    assert staged.rows == 4
+    assert len(staged.files) == 2
+    for f in staged.files:
+        assert f.startswith(str(tmp_path / "s" / "2026-11-20")) and object_file_stem(o) in f
+    assert pq.read_table(staged.files[0]).to_pydict() == {"a": [1, 2, 3], "b": ["x", "y", None]}
+    assert pq.read_table(staged.files[1]).column("c").to_pylist() == [{"n": 1}]
+    assert staged.preview.num_rows == 3
+    # same version again: same names, nothing duplicated
+    again = store.write("s", "2026-11-20", o, batches({"a": [1, 2], "b": ["x", "y"]}))
+    assert again.files[0] == staged.files[0]
+    assert sorted(store.files("s", "2026-11-20")) == sorted(staged.files)
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    store = StagingStore(tmp_path)
+
+    def broken():
+        yield pa.RecordBatch.from_pydict({"a": [1]})
+        raise ObjectError("k", "truncated gzip stream")
+
+    with pytest.raises(ObjectError):
+        store.write("s", "p", S3Object("b", "k", "e", 1, T), broken())
+    assert list((tmp_path / "s" / "p").iterdir()) == []
+
+
+def test_remove_never_leaves_the_staging_root(tmp_path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep")
+    store = StagingStore(tmp_path / "root")
+    store.remove([str(outside), str(tmp_path / "root" / ".." / "outside.txt")])
+    assert outside.exists()
