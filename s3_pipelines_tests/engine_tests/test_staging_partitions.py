@@ -44,7 +44,7 @@ def test_write_is_atomic_named_by_version_and_rolls_parts_on_schema_change(tmp_p
         assert f.startswith(str(tmp_path / "s" / "2026-11-20")) and object_file_stem(o) in f
     assert pq.read_table(staged.files[0]).to_pydict() == {"a": [1, 2, 3], "b": ["x", "y", None]}
     assert pq.read_table(staged.files[1]).column("c").to_pylist() == [{"n": 1}]
-    assert staged.preview.num_rows == 3
+    assert staged.preview.num_rows == 4 and "c" in staged.preview.column_names
     # same version again: same names, nothing duplicated
     again = store.write("s", "2026-11-20", o, batches({"a": [1, 2], "b": ["x", "y"]}))
     assert again.files[0] == staged.files[0]
