@@ -1,0 +1,34 @@
+import dagster as dg
+
+from s3_pipelines.dagster_defs import build_definitions
+
+
+def test_definitions_from_config(pipeline):
+    defs = build_definitions(pipeline.load())
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert keys == {"users/objects", "users/records", "orders/objects", "orders/records"}
+    records = graph.get(dg.AssetKey(["users", "records"]))
+    assert records.group_name == "users"
+    assert {"s3", "parquet"} <= set(records.kinds)
+    assert "Slack users from Airbyte" in records.description
+    assert dg.AssetKey(["users", "objects"]) in records.parent_keys
+    assert isinstance(records.partitions_def, dg.TimeWindowPartitionsDefinition)
+    checks = {c.to_user_string() for c in graph.asset_check_keys}
+    assert "users/records:parse_errors" in checks
+    assert {s.name for s in defs.sensors} == {"users_sensor", "orders_sensor"}
+    assert defs.resolve_job_def("users_job") is not None
+    # secrets are EnvVars: the resource config names the variable, never the value
+    res = defs.resources["lake"]
+    assert str(res.aws_secret_access_key) != pipeline.server.secret_key
+    assert pipeline.server.secret_key not in repr(res)
+
+
+def test_definitions_module_loads_from_env(pipeline, monkeypatch):
+    import importlib
+
+    monkeypatch.setenv("S3_PIPELINES_CONFIG", str(pipeline.config))
+    import s3_pipelines.definitions as mod
+
+    mod = importlib.reload(mod)
+    assert {s.name for s in mod.defs.sensors} == {"users_sensor", "orders_sensor"}
