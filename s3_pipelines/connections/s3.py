@@ -50,7 +50,8 @@ BODY_ERRORS = (
     http.client.HTTPException, ConnectionError, TimeoutError,
 )
 MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
-RESUME_ATTEMPTS = 4
+RESUME_ATTEMPTS = 4  # consecutive failed resumes of a streamed body
+MAX_RESUMES = 16  # in all, per stream
 MULTIPART_THRESHOLD = 64 * 2**20
 
 
@@ -437,11 +438,12 @@ class _VerifiedStream(io.RawIOBase):
         self._offset = 0
         self._md5 = hashlib.md5() if MD5_ETAG.match(obj.etag) else None
         self._done = False
+        self._resumes = 0
         resp = client.get(obj)
         self._length = int(resp["ContentLength"])
         if self._length != obj.size:
             resp["Body"].close()
-            raise ObjectChangedError(obj.key, f"size is {self._length} bytes, listed as {obj.size}")
+            raise ObjectError(obj.key, f"response size is {self._length} bytes, listed as {obj.size} with the same ETag")
         if resp.get("ServerSideEncryption", "").startswith("aws:kms") or resp.get("SSECustomerAlgorithm"):
             self._md5 = None  # the ETag of an encrypted object is not the MD5 of its bytes
         self._body = resp["Body"]
@@ -461,18 +463,21 @@ class _VerifiedStream(io.RawIOBase):
     def readinto(self, buffer) -> int:
         if self._done or len(buffer) == 0:
             return 0
-        for attempt in range(RESUME_ATTEMPTS + 1):
+        failures = 0  # consecutive, without progress
+        while True:
             try:
                 n = self._body.readinto(buffer)
                 break
             except BODY_ERRORS as exc:
-                if attempt == RESUME_ATTEMPTS or self._offset >= self._length:
+                failures += 1
+                self._resumes += 1
+                if failures > RESUME_ATTEMPTS or self._resumes > MAX_RESUMES or self._offset >= self._length:
                     raise ObjectError(
                         self._obj.key,
                         f"truncated: connection failed at byte {self._offset} of {self._length} "
-                        f"after {attempt} resumes ({type(exc).__name__})",
+                        f"after {self._resumes - 1} resumes ({type(exc).__name__})",
                     ) from None
-                time.sleep(0.2 * 2**attempt)
+                time.sleep(0.1 * 2 ** (failures - 1))
                 self._resume()
         if n == 0:
             self._finish()
@@ -538,7 +543,7 @@ class _RangeReader(io.RawIOBase):
                 self._buf, self._buf_start = data, start
                 return
             if attempt < RESUME_ATTEMPTS:
-                time.sleep(0.2 * 2**attempt)
+                time.sleep(0.1 * 2**attempt)
         raise ObjectError(self._obj.key, f"could not read bytes {start}-{end - 1} after {RESUME_ATTEMPTS + 1} attempts")
 
     def readinto(self, buffer) -> int:
