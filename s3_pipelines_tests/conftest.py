@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,6 +103,17 @@ def new_bucket():
         return conn
 
     return make
+
+
+def _put_many(client: S3Client, keys, data: bytes = b"x", threads: int = 8) -> None:
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda key: client.put_bytes(key, data), keys))
+
+
+@pytest.fixture
+def put_many():
+    """`put_many(client, keys, data=b"x")`: upload many small objects in parallel."""
+    return _put_many
 
 
 @pytest.fixture
