@@ -1,0 +1,88 @@
+"""Options, bad-record reports, sources and the bad-record policy shared by every format."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import BinaryIO, Callable, Protocol, runtime_checkable
+
+from ..config.models import ColumnSpec, CsvOptions, StreamConfig
+from ..objects import BadRecordError, ObjectError
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    format: str = "auto"  # csv | jsonl | json | parquet | auto
+    compression: str = "auto"  # auto | gzip | zstd | none
+    csv: CsvOptions = field(default_factory=CsvOptions)  # pydantic models are unhashable defaults
+    envelope: str = "none"  # none | airbyte
+    schema: tuple[ColumnSpec, ...] | None = None
+    on_error: str = "skip_record"  # skip_record | skip_file | fail
+    max_errors: int = 1000
+    max_decompressed_bytes: int = 50 * 2**30
+    batch_rows: int = 65536  # upper bound of rows per output batch
+
+    @classmethod
+    def from_stream(cls, stream: StreamConfig) -> "ReadOptions":
+        return cls(
+            format=stream.format,
+            compression=stream.compression,
+            csv=stream.csv,
+            envelope=stream.envelope,
+            schema=tuple(stream.schema_) if stream.schema_ else None,
+            on_error=stream.on_error,
+            max_errors=stream.max_errors,
+            max_decompressed_bytes=stream.max_decompressed_bytes,
+        )
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    key: str
+    line: int | None  # 1-based source line (jsonl/csv) or record ordinal (parquet/json)
+    reason: str
+
+
+@runtime_checkable
+class ObjectSource(Protocol):
+    key: str
+
+    def open_stream(self) -> BinaryIO: ...
+
+    def open_random_access(self) -> BinaryIO: ...
+
+
+class LocalFileSource:
+    """An ObjectSource over a local file; `key` defaults to the file name (drives format detection)."""
+
+    def __init__(self, path, key: str | None = None):
+        self.path = os.fspath(path)
+        self.key = key if key is not None else os.path.basename(self.path)
+
+    def open_stream(self) -> BinaryIO:
+        return open(self.path, "rb")
+
+    def open_random_access(self) -> BinaryIO:
+        return open(self.path, "rb")
+
+    def __repr__(self) -> str:
+        return f"LocalFileSource({self.path!r}, key={self.key!r})"
+
+
+class Policy:
+    """Applies `on_error` to each bad record: report and count (skip_record) or stop (skip_file, fail).
+
+    With skip_file / fail the BadRecordError carries the record; `on_bad` is not called for it.
+    """
+
+    def __init__(self, key: str, opts: ReadOptions, on_bad: Callable[[BadRecord], None]):
+        self.key, self.opts, self.on_bad = key, opts, on_bad
+        self.count = 0
+
+    def bad(self, line: int | None, reason: str) -> None:
+        if self.opts.on_error != "skip_record":
+            raise BadRecordError(self.key, reason, line)
+        self.count += 1
+        if self.count > self.opts.max_errors:
+            raise ObjectError(self.key, f"more than {self.opts.max_errors} bad records", line)
+        self.on_bad(BadRecord(self.key, line, reason))

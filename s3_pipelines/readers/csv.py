@@ -1,0 +1,174 @@
+"""CSV through pyarrow's streaming reader, every column read as text (types are decided later per
+batch, so a column that looks numeric early and holds text later loses nothing).
+
+Line numbers are exact: pyarrow numbers rows (accepted and rejected), and each row spans one line
+plus the newlines inside its quoted values. `skip_lines` counts physical lines before the header.
+Rows whose fields are all empty (blank lines included) are skipped and are not records.
+Empty cells are null; a quoted empty cell ("") is an empty string.
+"""
+
+from __future__ import annotations
+
+import csv as pycsv
+import io
+from dataclasses import replace
+from typing import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from ..objects import ObjectError
+from .base import Policy, ReadOptions
+from .compression import ChunkReader
+from .records import Piece
+
+CSV_BLOCK_BYTES = 4 << 20  # pyarrow block size; tests shrink it to cross block edges
+HEAD_BYTES = 1 << 20  # bytes sniffed for the header / column count
+BOM = b"\xef\xbb\xbf"
+
+
+def _skip_lines(reader: ChunkReader, n: int) -> int:
+    skipped, want = 0, 4096
+    while skipped < n:
+        head = reader.peek(want)
+        nl = head.find(b"\n")
+        if nl < 0:
+            if len(head) < want:  # last line, no newline
+                reader.skip(len(head))
+                return skipped + (1 if head else 0)
+            want *= 2
+            continue
+        reader.skip(nl + 1)
+        skipped += 1
+    return skipped
+
+
+def _first_record(head: bytes, delimiter: str, quote_char: str) -> list[str] | None:
+    text = head.decode("utf-8", errors="replace")
+    rows = pycsv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quote_char)
+    for row in rows:
+        if row:  # the csv module yields [] for blank lines
+            return row
+    return None
+
+
+def read_csv(reader: ChunkReader, key: str, policy: Policy, opts: ReadOptions) -> Iterator[Piece]:
+    o = opts.csv
+    if reader.peek(3) == BOM:
+        reader.skip(3)
+    line = _skip_lines(reader, o.skip_lines) + 1  # line where the next row starts
+    head = reader.peek(HEAD_BYTES)
+    # leading blank lines before the header are lines too
+    stripped = head.lstrip(b"\r\n")
+    line += head[: len(head) - len(stripped)].count(b"\n")
+    reader.skip(len(head) - len(stripped))
+    first = _first_record(stripped, o.delimiter, o.quote_char)
+    if first is None:
+        return
+    if o.has_headers:
+        names, line = first, line + 1 + sum(f.count("\n") for f in first)
+    else:
+        names = list(o.column_names) if o.column_names else [f"f{i}" for i in range(len(first))]
+
+    rejected: dict[int, tuple[str, int, int]] = {}  # data row index -> (text, expected, actual)
+    header_rows = 1 if o.has_headers else 0
+
+    def on_invalid(row) -> str:
+        rejected[(row.number or 0) - header_rows] = (row.text or "", row.expected_columns, row.actual_columns)
+        return "skip"
+
+    try:
+        stream = pacsv.open_csv(
+            reader,
+            read_options=pacsv.ReadOptions(
+                use_threads=False,
+                block_size=CSV_BLOCK_BYTES,
+                column_names=None if o.has_headers else names,
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=o.delimiter,
+                quote_char=o.quote_char,
+                newlines_in_values=True,
+                ignore_empty_lines=False,  # keeps line numbering exact; blank rows dropped below
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+                null_values=[""],
+            ),
+        )
+    except pa.ArrowInvalid as e:
+        raise ObjectError(key, f"CSV cannot be parsed: {e}") from None
+    numbering = _Numbering(line, policy, rejected)
+    while True:
+        try:
+            batch = stream.read_next_batch()
+        except StopIteration:
+            break
+        except pa.ArrowInvalid as e:
+            raise ObjectError(key, f"CSV cannot be parsed: {e}") from None
+        if batch.num_rows:
+            piece = numbering.place(pa.Table.from_batches([batch]))
+            if piece.table.num_rows:
+                yield replace(piece, raw_text=frozenset(names))
+    numbering.finish()
+
+
+class _Numbering:
+    """Gives accepted rows their ordinal and start line, and reports rejected rows in order."""
+
+    def __init__(self, line: int, policy: Policy, rejected: dict):
+        self.next_k, self.next_line, self.blanks = 1, line, 0
+        self.policy, self.rejected = policy, rejected
+
+    def _report(self, k: int, line: int) -> None:
+        text, expected, actual = self.rejected.pop(k)
+        self.policy.bad(line, f"expected {expected} columns, got {actual}")
+
+    def place(self, table: pa.Table) -> Piece:
+        n, k0 = table.num_rows, self.next_k
+        pending = np.array(sorted(self.rejected), dtype=np.int64)
+        cand = np.arange(k0, k0 + n + len(pending), dtype=np.int64)
+        acc = cand[~np.isin(cand, pending)][:n]
+        last = int(acc[-1])
+        rej = pending[pending < last]
+        heights = np.ones(last - k0 + 1, dtype=np.int64)
+        heights[acc - k0] += _newlines_per_row(table)
+        for k in rej:
+            heights[k - k0] += self.rejected[int(k)][0].count("\n")
+        starts = self.next_line + np.concatenate(([0], np.cumsum(heights)[:-1]))
+        blank = _all_null(table)
+        blank_span = np.zeros(len(heights), dtype=np.int64)
+        blank_span[acc - k0] = blank
+        ordinals = np.arange(k0, last + 1, dtype=np.int64) - (self.blanks + np.cumsum(blank_span))
+        for k in rej:
+            self._report(int(k), int(starts[k - k0]))
+        self.next_k, self.next_line = last + 1, int(starts[-1] + heights[-1])
+        self.blanks += int(blank_span.sum())
+        keep = ~blank
+        return Piece(table, ordinals[acc - k0], starts[acc - k0]).keep(keep)
+
+    def finish(self) -> None:
+        for k in sorted(self.rejected):
+            text = self.rejected[k][0]
+            self._report(k, self.next_line)
+            self.next_line += 1 + text.count("\n")
+
+
+def _newlines_per_row(table: pa.Table) -> np.ndarray:
+    total = np.zeros(table.num_rows, dtype=np.int64)
+    for col in table.columns:
+        counts = pc.fill_null(pc.count_substring(col, "\n"), 0)
+        total += counts.to_numpy()
+    return total
+
+
+def _all_null(table: pa.Table) -> np.ndarray:
+    mask = np.ones(table.num_rows, dtype=bool)
+    for col in table.columns:
+        mask &= col.is_null().to_numpy()
+    return mask
