@@ -95,14 +95,14 @@ def read_csv(reader: ChunkReader, key: str, policy: Policy, opts: ReadOptions) -
                 invalid_row_handler=on_invalid,
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
+                column_types={n: pa.binary() for n in names},  # UTF-8 checked per row below
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=False,
                 null_values=[""],
             ),
         )
     except pa.ArrowInvalid as e:
-        raise ObjectError(key, f"CSV cannot be parsed: {e}") from None
+        raise ObjectError(key, f"CSV cannot be parsed: {str(e)[:300]}") from None
     numbering = _Numbering(line, policy, rejected)
     while True:
         try:
@@ -110,9 +110,10 @@ def read_csv(reader: ChunkReader, key: str, policy: Policy, opts: ReadOptions) -
         except StopIteration:
             break
         except pa.ArrowInvalid as e:
-            raise ObjectError(key, f"CSV cannot be parsed: {e}") from None
+            raise ObjectError(key, f"CSV cannot be parsed: {str(e)[:300]}") from None
         if batch.num_rows:
             piece = numbering.place(pa.Table.from_batches([batch]))
+            piece = _utf8(piece, policy)
             if piece.table.num_rows:
                 yield replace(piece, raw_text=frozenset(names))
     numbering.finish()
@@ -157,6 +158,31 @@ class _Numbering:
             text = self.rejected[k][0]
             self._report(k, self.next_line)
             self.next_line += 1 + text.count("\n")
+
+
+def _utf8(piece: Piece, policy: Policy) -> Piece:
+    """Binary cells -> strings; a row with invalid UTF-8 is a bad record, not a failed object."""
+    table = piece.table
+    arrays, bad = [], np.zeros(table.num_rows, dtype=bool)
+    reasons: dict[int, str] = {}
+    for name, col in zip(table.column_names, table.columns):
+        try:
+            arrays.append(col.cast(pa.string()))
+            continue
+        except pa.ArrowInvalid:
+            pass
+        values = []
+        for i, v in enumerate(col.to_pylist()):
+            try:
+                values.append(None if v is None else v.decode("utf-8"))
+            except UnicodeDecodeError as e:
+                values.append(None)
+                bad[i] = True
+                reasons.setdefault(i, f"column {name}: not valid UTF-8 at byte {e.start + 1}")
+        arrays.append(pa.array(values, pa.string()))
+    for i in sorted(reasons):
+        policy.bad(piece.where(i), reasons[i])
+    return replace(piece, table=pa.Table.from_arrays(arrays, names=table.column_names)).keep(~bad)
 
 
 def _newlines_per_row(table: pa.Table) -> np.ndarray:

@@ -65,11 +65,19 @@ def read_json(reader: ChunkReader, key: str, policy: Policy, opts: ReadOptions) 
                 batch, rows = [], []
     except ijson.JSONError as e:
         where = ordinal + 1
-        reason = f"not valid JSON: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+        reason = f"not valid JSON: {_first_line(e)}"
         policy.bad(where, reason)
         raise ObjectError(key, f"{reason}; the rest of the document cannot be read", where) from None
     if batch:
         yield _piece(batch, rows)
+
+
+def _first_line(e: Exception) -> str:
+    msg = e.args[0] if e.args else type(e).__name__
+    if isinstance(msg, bytes):  # yajl's messages arrive as bytes
+        msg = msg.decode("utf-8", errors="replace")
+    lines = str(msg).strip().splitlines()
+    return lines[0].strip() if lines else type(e).__name__
 
 
 def _piece(batch: list[dict], rows: list[int]) -> Piece:

@@ -118,3 +118,13 @@ def test_memory_stays_bounded_on_a_200mb_object():
     assert rows == last_id + 1 and rows > 2_000_000
     assert py_peak < 64 << 20  # the object is 200 MB
     assert arrow_peak < 96 << 20
+
+
+@pytest.mark.parametrize(
+    "name,data",
+    [("t.csv.gz", b"a,b\n" + b"1,2\n" * 100000), ("t.json.gz", b"[" + b'{"a":1},' * 100000 + b'{"a":1}]')],
+)
+def test_truncation_surfaces_through_csv_and_json_parsers(tmp_path, name, data):
+    c = gzip.compress(data)
+    with pytest.raises(ObjectError, match="truncated or corrupt gzip stream"):
+        read_bytes(tmp_path, name, c[: len(c) // 2])

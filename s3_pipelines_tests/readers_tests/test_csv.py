@@ -94,3 +94,9 @@ def test_empty_quoted_and_leading_zeros(tmp_path):
 def test_empty_and_header_only(tmp_path):
     assert read_bytes(tmp_path, "a.csv", b"") == (None, [])
     assert read_bytes(tmp_path, "a.csv", b"a,b\n") == (None, [])
+
+
+def test_invalid_utf8_cell_is_a_bad_record(tmp_path):
+    t, bad = read_bytes(tmp_path, "a.csv", b"a,b\n1,ok\n2,\xff\xfe\n3,fine\n")
+    assert [(b.line, b.reason) for b in bad] == [(3, "column b: not valid UTF-8 at byte 1")]
+    assert col(t, "a") == [1, 3] and col(t, "_s3_row") == [1, 3]

@@ -42,3 +42,15 @@ def test_malformed_document_reports_then_stops_the_object(tmp_path):
 def test_empty_document(tmp_path):
     assert read_bytes(tmp_path, "a.json", b"  \n") == (None, [])
     assert read_bytes(tmp_path, "a.json", b"[]") == (None, [])
+
+
+def test_syntax_error_reason_is_one_clean_line(tmp_path):
+    from s3_pipelines.readers import BadRecord, LocalFileSource, ReadOptions, read_batches
+
+    path = tmp_path / "a.json"
+    path.write_bytes(b'[{"a": 1}, {"a": tru}]')
+    bad: list[BadRecord] = []
+    with pytest.raises(ObjectError):
+        list(read_batches(LocalFileSource(path), None, ReadOptions(), bad.append))
+    assert len(bad) == 1 and bad[0].line == 2
+    assert bad[0].reason.startswith("not valid JSON: ") and "\n" not in bad[0].reason
