@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
+import orjson
 import pyarrow as pa
 
 from ..objects import ObjectError, S3Object
@@ -62,8 +63,6 @@ def _sniff_text_format(reader: ChunkReader) -> str:
     if head.startswith(b"["):
         return "json"
     if head.startswith(b"{"):
-        import orjson
-
         first_line = head.split(b"\n", 1)[0]
         try:
             return "jsonl" if isinstance(orjson.loads(first_line), dict) else "json"

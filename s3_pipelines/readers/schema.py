@@ -17,7 +17,6 @@ import re
 from typing import Callable
 
 import numpy as np
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -142,7 +141,9 @@ def _vectorized(arr: pa.Array, type_: str, mode: str) -> pa.Array | None:
     if type_ == "timestamp":
         target = ARROW_TYPES["timestamp"]
         if is_str:
+            sample = arr.drop_null().slice(0, 32)  # a failed cast is slow: pick the variant on a sample
             try:
+                pc.cast(sample, target)
                 return pc.cast(arr, target)
             except pa.ArrowInvalid:  # no zone in the text: UTC
                 return pc.cast(pc.cast(arr, pa.timestamp("us")), target)
@@ -298,8 +299,10 @@ def infer_text_columns(piece: Piece) -> Piece:
 def _infer(col: pa.ChunkedArray):
     if col.null_count == len(col):
         return pa.nulls(len(col)) if len(col) else None
+    sample = col.drop_null().slice(0, 32)  # a failed cast is slow: try a few values first
     for target in (pa.int64(), pa.float64()):
         try:
+            pc.cast(sample, target)
             out = pc.cast(col, target)
         except pa.ArrowInvalid:
             continue
