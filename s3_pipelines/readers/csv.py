@@ -126,13 +126,14 @@ class _Numbering:
         self.next_k, self.next_line, self.blanks = 1, line, 0
         self.policy, self.rejected = policy, rejected
 
-    def _report(self, k: int, line: int) -> None:
+    def _report(self, k: int, line: int | None) -> None:
         text, expected, actual = self.rejected.pop(k)
         self.policy.bad(line, f"expected {expected} columns, got {actual}")
 
     def place(self, table: pa.Table) -> Piece:
         n, k0 = table.num_rows, self.next_k
         pending = np.array(sorted(self.rejected), dtype=np.int64)
+        pending = pending[pending >= k0]  # a row pyarrow could not number waits for finish()
         cand = np.arange(k0, k0 + n + len(pending), dtype=np.int64)
         acc = cand[~np.isin(cand, pending)][:n]
         last = int(acc[-1])
@@ -156,8 +157,8 @@ class _Numbering:
     def finish(self) -> None:
         for k in sorted(self.rejected):
             text = self.rejected[k][0]
-            self._report(k, self.next_line)
-            self.next_line += 1 + text.count("\n")
+            self._report(k, self.next_line if k >= self.next_k else None)
+            self.next_line += 1 + text.count("\n") if k >= self.next_k else 0
 
 
 def _utf8(piece: Piece, policy: Policy) -> Piece:
