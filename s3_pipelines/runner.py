@@ -85,7 +85,7 @@ def _run_stream(cfg, defs, instance, ledger: Ledger, name: str, log) -> StreamOu
             tags={DISCOVERED_TAG: "1", "s3_pipelines/trigger": "cli"},
         )
         for event in result.get_asset_materialization_events():
-            mat = event.asset_materialization
+            mat = event.event_specific_data.materialization
             if mat.asset_key != records_key(name):
                 continue
             md = {k: v.value for k, v in mat.metadata.items()}

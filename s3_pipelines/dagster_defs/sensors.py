@@ -1,7 +1,6 @@
 """One sensor per stream: an incremental listing step per tick; new objects become run requests
 for the partitions they fall in. The cursor is the listing position, small and never a key set."""
 
-from __future__ import annotations
 
 import hashlib
 

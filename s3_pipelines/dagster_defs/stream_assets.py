@@ -1,7 +1,6 @@
 """Per stream: `<stream>/objects` (what is in S3 for a partition) and `<stream>/records` (the
 parsed, typed records staged as Parquet), with an asset check on parse errors."""
 
-from __future__ import annotations
 
 import json
 

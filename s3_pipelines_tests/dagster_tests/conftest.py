@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -33,7 +34,12 @@ class Pipeline:
 
     @property
     def env(self) -> dict:
-        return {"S3_PIPELINES_CONFIG": str(self.config), "DAGSTER_HOME": str(self.root / "dagster_home")}
+        """What the README tells a user to set: the config, and a DAGSTER_HOME holding dagster.yaml."""
+        home = self.root / "dagster_home"
+        if not home.exists():
+            home.mkdir()
+            shutil.copy(Path(__file__).resolve().parents[2] / "dagster.yaml", home / "dagster.yaml")
+        return {"S3_PIPELINES_CONFIG": str(self.config), "DAGSTER_HOME": str(home)}
 
 
 def users(n: int, start: int = 0) -> list[dict]:

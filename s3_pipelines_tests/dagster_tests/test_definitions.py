@@ -20,7 +20,8 @@ def test_definitions_from_config(pipeline):
     assert defs.resolve_job_def("users_job") is not None
     # secrets are EnvVars: the resource config names the variable, never the value
     res = defs.resources["lake"]
-    assert str(res.aws_secret_access_key) != pipeline.server.secret_key
+    assert isinstance(res.aws_secret_access_key, dg.EnvVar)
+    assert res.aws_secret_access_key.env_var_name == "S3P_TEST_SECRET"
     assert pipeline.server.secret_key not in repr(res)
 
 

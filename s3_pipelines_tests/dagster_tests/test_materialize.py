@@ -35,7 +35,7 @@ def test_dagster_asset_materialize_cli(pipeline):
     cfg = pipeline.load()
     files, rows = staged_rows(cfg, "users")
     assert rows == 50
-    table = duckdb.sql(f"select * from read_parquet({files!r}, union_by_name=true)").fetch_arrow_table()
+    table = duckdb.sql(f"select * from read_parquet({files!r}, union_by_name=true)").to_arrow_table()
     assert set(table.column("id").to_pylist()) == {f"U{i:05d}" for i in range(50)}
     assert {"_airbyte_raw_id", "_airbyte_meta", "_s3_key", "_s3_etag", "_s3_line"} <= set(table.column_names)
     ledger = Ledger(cfg.ledger_path())

@@ -11,7 +11,7 @@ def tick(defs, instance, name, cursor):
     sensor = defs.resolve_sensor_def(f"{name}_sensor")
     ctx = dg.build_sensor_context(instance=instance, cursor=cursor, resources=defs.resources,
                                   definitions=defs)
-    result = sensor(ctx)
+    result = sensor.evaluate_tick(ctx)  # the daemon's path
     return result, result.cursor
 
 
