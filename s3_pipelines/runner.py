@@ -82,6 +82,8 @@ def _run_stream(cfg, defs, instance, ledger: Ledger, name: str, log) -> StreamOu
     for partition in out.partitions:
         result = job.execute_in_process(
             partition_key=partition, instance=instance, raise_on_error=False,
+            # the per-object INFO lines, not Dagster's DEBUG event stream (all of it is in the run's logs)
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
             tags={DISCOVERED_TAG: "1", "s3_pipelines/trigger": "cli"},
         )
         for event in result.get_asset_materialization_events():
