@@ -79,24 +79,34 @@ def partition_of(stream: StreamConfig) -> Callable[[S3Object], str]:
     return lambda o: partitions.partition_key(stream.partitioning, o.last_modified)
 
 
-def discover(client, name: str, stream: StreamConfig, ledger: Ledger, cursor: str | None) -> tuple[list[S3Object], str, int]:
-    """One incremental listing step; new object versions go to the ledger as pending.
-    Returns (new objects, new cursor JSON, list requests made)."""
+@dataclass
+class Discovered:
+    new: list[S3Object]  # object versions the ledger had not seen (now pending)
+    cursor: str  # JSON
+    list_requests: int
+    missing: list[str]  # explicitly selected objects (uris / objects) that do not exist
+    complete: bool
+
+
+def discover(client, name: str, stream: StreamConfig, ledger: Ledger, cursor: str | None) -> Discovered:
+    """One incremental listing step; new object versions go to the ledger as pending."""
     found = listing.discover(client, stream.select, stream.listing, json.loads(cursor) if cursor else None)
     new = ledger.register(name, found.objects, partition_of(stream))
-    return new, json.dumps(found.cursor, separators=(",", ":")), found.list_requests
+    return Discovered(new, json.dumps(found.cursor, separators=(",", ":")), found.list_requests,
+                      list(found.missing), found.complete)
 
 
-def discover_all(client, name: str, stream: StreamConfig, ledger: Ledger, cursor: str | None, max_ticks: int = 100_000):
+def discover_all(client, name: str, stream: StreamConfig, ledger: Ledger, cursor: str | None,
+                 max_ticks: int = 100_000) -> Discovered:
     """Discovery until a listing sweep is complete (the `run` command wants everything now)."""
-    new_all, requests = [], 0
+    total = Discovered([], cursor or "", 0, [], False)
     for _ in range(max_ticks):
-        found = listing.discover(client, stream.select, stream.listing, json.loads(cursor) if cursor else None)
-        new_all += ledger.register(name, found.objects, partition_of(stream))
-        cursor, requests = json.dumps(found.cursor, separators=(",", ":")), requests + found.list_requests
-        if found.complete:
+        step = discover(client, name, stream, ledger, total.cursor or None)
+        total = Discovered(total.new + step.new, step.cursor, total.list_requests + step.list_requests,
+                           step.missing, step.complete)
+        if step.complete:
             break
-    return new_all, cursor, requests
+    return total
 
 
 def register_partition(client, name: str, stream: StreamConfig, ledger: Ledger, partition: str) -> list[S3Object]:

@@ -227,6 +227,15 @@ class Ledger:
                 "SELECT DISTINCT partition_key FROM objects WHERE stream=? AND status='pending' ORDER BY 1", (stream,)
             )]
 
+    def stale_pending_partitions(self, stream: str, older_than: dt.timedelta) -> list[str]:
+        """Partitions whose pending objects have waited longer than `older_than`: their run
+        failed before claiming them, or gave them back; the sensor asks for another run."""
+        cutoff = (dt.datetime.now(dt.timezone.utc) - older_than).isoformat(timespec="milliseconds")
+        with self._connect() as db:
+            return [r[0] for r in db.execute(
+                "SELECT DISTINCT partition_key FROM objects WHERE stream=? AND status='pending'"
+                " AND discovered_at < ? ORDER BY 1", (stream, cutoff))]
+
     # --- cursors of discovery outside sensors (the `run` command) -----------------------------
 
     def get_cursor(self, name: str) -> str | None:

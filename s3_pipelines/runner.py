@@ -69,12 +69,14 @@ def _run_stream(cfg, defs, instance, ledger: Ledger, name: str, log) -> StreamOu
     try:
         client = S3Client.from_config(cfg.s3_connection(stream.connection))
         cursor_name = f"run:{name}"
-        new, cursor, requests = ingest.discover_all(client, name, stream, ledger, ledger.get_cursor(cursor_name))
-        ledger.set_cursor(cursor_name, cursor)
+        found = ingest.discover_all(client, name, stream, ledger, ledger.get_cursor(cursor_name))
+        ledger.set_cursor(cursor_name, found.cursor)
+        new, requests = found.new, found.list_requests
     except S3AccessError as e:
         out.errors.append(f"listing {stream.connection}: {e}")
         return out
     out.discovered = len(new)
+    out.errors += [f"selected object {uri} does not exist" for uri in found.missing]
     out.partitions = ledger.pending_partitions(name)
     log(f"{name}: {len(new)} new object version(s), {requests} list request(s); "
         f"partitions to load: {', '.join(out.partitions) or 'none'}")

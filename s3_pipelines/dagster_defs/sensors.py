@@ -2,13 +2,18 @@
 for the partitions they fall in. The cursor is the listing position, small and never a key set."""
 
 
+import datetime as dt
 import hashlib
+import time
 
 import dagster as dg
 
 from .. import ingest
 from ..config.models import StreamConfig
 from .stream_assets import DISCOVERED_TAG, STATE
+
+
+RETRY_PENDING_AFTER = dt.timedelta(minutes=10)
 
 
 def stream_sensor(name: str, stream: StreamConfig, job) -> dg.SensorDefinition:
@@ -23,7 +28,10 @@ def stream_sensor(name: str, stream: StreamConfig, job) -> dg.SensorDefinition:
     def watch(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         client = getattr(context.resources, conn).get_client()
         ledger = getattr(context.resources, STATE).ledger()
-        new, cursor, requests = ingest.discover(client, name, stream, ledger, context.cursor)
+        found = ingest.discover(client, name, stream, ledger, context.cursor)
+        new, cursor, requests = found.new, found.cursor, found.list_requests
+        for uri in found.missing:
+            context.log.warning(f"selected object {uri} does not exist")
         by_partition: dict[str, list] = {}
         for o in new:
             by_partition.setdefault(ingest.partition_of(stream)(o), []).append(o)
@@ -32,6 +40,13 @@ def stream_sensor(name: str, stream: StreamConfig, job) -> dg.SensorDefinition:
             digest = hashlib.sha256("\n".join(f"{o.key}\0{o.etag}" for o in objs).encode()).hexdigest()[:16]
             runs.append(dg.RunRequest(partition_key=partition, run_key=f"{name}:{partition}:{digest}",
                                       tags={DISCOVERED_TAG: "1"}))
+        # objects left pending (a run failed before claiming them) are asked for again, at most
+        # once per retry window per partition
+        window = int(time.time() // RETRY_PENDING_AFTER.total_seconds())
+        for partition in ledger.stale_pending_partitions(name, RETRY_PENDING_AFTER):
+            if partition not in by_partition:
+                runs.append(dg.RunRequest(partition_key=partition, run_key=f"{name}:{partition}:retry:{window}",
+                                          tags={DISCOVERED_TAG: "1"}))
         context.log.info(f"{len(new)} new object version(s) in {len(runs)} partition(s); {requests} list request(s)")
         if not runs:
             return dg.SensorResult(skip_reason=f"no new objects ({requests} list requests)", cursor=cursor)

@@ -52,18 +52,20 @@ def user_key(epoch: int) -> str:
     return airbyte_key("users", dt.datetime.fromtimestamp(epoch, dt.timezone.utc))
 
 
-@pytest.fixture
-def pipeline(tmp_path, moto_server, new_bucket, monkeypatch) -> Pipeline:
-    conn = new_bucket(moto_server)
-    monkeypatch.setenv(KEY_ENV, moto_server.access_key)
-    monkeypatch.setenv(SECRET_ENV, moto_server.secret_key)
-    p = Pipeline(tmp_path, moto_server, conn.bucket)
+@pytest.fixture(params=["moto", "rclone"])
+def pipeline(request, tmp_path, new_bucket, monkeypatch) -> Pipeline:
+    """The same pipeline on each S3 implementation (moto server; rclone serve s3, which checks keys)."""
+    server = request.getfixturevalue(f"{request.param}_server")
+    conn = new_bucket(server)
+    monkeypatch.setenv(KEY_ENV, server.access_key)
+    monkeypatch.setenv(SECRET_ENV, server.secret_key)
+    p = Pipeline(tmp_path, server, conn.bucket)
     p.config.write_text(textwrap.dedent(f"""
         connections:
           lake:
             type: s3
             bucket: {conn.bucket}
-            endpoint_url: {moto_server.endpoint_url}
+            endpoint_url: {server.endpoint_url}
             region: us-east-1
             auth: {{mode: access_key_and_secret, aws_access_key_id: {{env: {KEY_ENV}}}, aws_secret_access_key: {{env: {SECRET_ENV}}}}}
           catalog: {{type: duckdb, path: state/catalog.duckdb}}

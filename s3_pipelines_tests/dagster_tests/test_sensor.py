@@ -1,5 +1,7 @@
 """Sensors over real listings of a local S3 server, evaluated with build_sensor_context."""
 
+import datetime as dt
+
 import dagster as dg
 
 from s3_pipelines.dagster_defs import build_definitions
@@ -58,3 +60,18 @@ def test_watermark_stream_sees_overwritten_object(pipeline):
         pipeline.put("exports/2026/orders.csv", b"order_id,customer,amount,status,note\n1,a,2.5,paid,\n")
         changed, cursor = tick(defs, instance, "orders", cursor)
         assert len(changed.run_requests) == 1
+
+
+def test_pending_objects_whose_run_never_claimed_them_are_requested_again(pipeline, monkeypatch):
+    from s3_pipelines.dagster_defs import sensors
+
+    defs = build_definitions(pipeline.load())
+    with dg.DagsterInstance.ephemeral() as instance:
+        first, cursor = tick(defs, instance, "users", None)
+        assert first.run_requests
+        # the requested runs never happened: nothing new, but once pending objects are old enough...
+        assert not tick(defs, instance, "users", cursor)[0].run_requests
+        monkeypatch.setattr(sensors, "RETRY_PENDING_AFTER", dt.timedelta(seconds=-1))
+        retry, _ = tick(defs, instance, "users", cursor)
+        assert [r.partition_key for r in retry.run_requests] == [r.partition_key for r in first.run_requests]
+        assert all(":retry:" in r.run_key for r in retry.run_requests)

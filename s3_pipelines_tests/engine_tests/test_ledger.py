@@ -95,3 +95,12 @@ def test_cursor_roundtrip(tmp_path):
     led.set_cursor("run:s", '{"a":1}')
     led.set_cursor("run:s", '{"a":2}')
     assert led.get_cursor("run:s") == '{"a":2}'
+
+
+def test_stale_pending_partitions(tmp_path):
+    led = Ledger(tmp_path / "l.sqlite")
+    led.register("s", [obj("a")], day)
+    assert led.stale_pending_partitions("s", dt.timedelta(minutes=10)) == []
+    assert led.stale_pending_partitions("s", dt.timedelta(seconds=-1)) == ["2026-11-20"]
+    led.claim("s", "2026-11-20", "r")
+    assert led.stale_pending_partitions("s", dt.timedelta(seconds=-1)) == []
