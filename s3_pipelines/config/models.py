@@ -13,7 +13,9 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .port import BlueprintConfig, MappingConfig
 from .secrets import SecretRef
+from .tables import TableConfig
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -222,6 +224,9 @@ class StateConfig(_Model):
 class PipelinesConfig(_Model):
     connections: dict[str, ConnectionConfig]
     streams: dict[str, StreamConfig] = Field(default_factory=dict)
+    blueprints: dict[str, BlueprintConfig] = Field(default_factory=dict)
+    mappings: list[MappingConfig] = Field(default_factory=list)
+    tables: dict[str, TableConfig] = Field(default_factory=dict)
     state: StateConfig = Field(default_factory=StateConfig)
 
     source_path: Path | None = Field(None, exclude=True, description="set by the loader")
