@@ -1,0 +1,82 @@
+"""A SQL target (DuckDB file or PostgreSQL server): transactions, Arrow inserts, and the target's
+own load marks, written in the same transaction as the data so each object's effect lands once.
+
+SQL given to `Tx.execute` uses `?` placeholders on every dialect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import pyarrow as pa
+
+from ..objects import S3Object
+
+LOADS_TABLE = "s3p_loads"
+
+
+def qident(name: str) -> str:
+    """A quoted SQL identifier (same rule on DuckDB and PostgreSQL)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Tx(ABC):
+    """One open transaction."""
+
+    dialect: str
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        """Run one statement; returns its rows (empty when it has none)."""
+
+    @abstractmethod
+    def executemany(self, sql: str, rows: Sequence[Sequence]) -> None: ...
+
+    @abstractmethod
+    def insert_arrow(self, table: str, data: pa.Table, columns: Sequence[str] | None = None) -> None:
+        """Append an Arrow table to `table` (columns by name), vectorized."""
+
+    @abstractmethod
+    def query_arrow(self, sql: str, params: Sequence = ()) -> pa.Table: ...
+
+    @abstractmethod
+    def table_columns(self, table: str) -> dict[str, str] | None:
+        """Column name -> SQL type (lower case) of an existing table, or None when it is missing."""
+
+    # --- load marks: (consumer, object version) applied to this target -----------------------
+
+    def loaded_version(self, consumer: str, bucket: str, key: str) -> str | None:
+        rows = self.execute(
+            f"SELECT etag FROM {LOADS_TABLE} WHERE consumer=? AND bucket=? AND key=?", (consumer, bucket, key))
+        return rows[0][0] if rows else None
+
+    def is_loaded(self, consumer: str, obj: S3Object) -> bool:
+        return self.loaded_version(consumer, obj.bucket, obj.key) == obj.etag
+
+    def mark_loaded(self, consumer: str, obj: S3Object, rows: int, run_id: str | None) -> None:
+        """Record (in this transaction) that `consumer` applied this object version."""
+        self.execute(f"DELETE FROM {LOADS_TABLE} WHERE consumer=? AND bucket=? AND key=?",
+                     (consumer, obj.bucket, obj.key))
+        self.execute(
+            f"INSERT INTO {LOADS_TABLE} (consumer, bucket, key, etag, rows, run_id, loaded_at) VALUES (?,?,?,?,?,?,?)",
+            (consumer, obj.bucket, obj.key, obj.etag, rows, run_id, dt.datetime.now(dt.timezone.utc)))
+
+
+class SqlTarget(ABC):
+    dialect: str
+    name: str
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """Commit on success, roll back on any exception."""
+
+    def ensure_loads_table(self) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                f"CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (consumer TEXT NOT NULL, bucket TEXT NOT NULL,"
+                " key TEXT NOT NULL, etag TEXT NOT NULL, rows BIGINT, run_id TEXT,"
+                " loaded_at TIMESTAMP WITH TIME ZONE, PRIMARY KEY (consumer, bucket, key))")

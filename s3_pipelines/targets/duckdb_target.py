@@ -1,0 +1,89 @@
+"""DuckDB file target (the embedded default). DuckDB lets one process write a file at a time, so
+opening retries while another process (a concurrent run, the CLI) holds it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from .base import SqlTarget, Tx, qident
+
+LOCK_WAIT_SECONDS = 300
+
+
+class _DuckTx(Tx):
+    dialect = "duckdb"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def execute(self, sql, params=()):
+        cur = self.con.execute(sql, list(params))
+        return cur.fetchall() if cur.description else []
+
+    def executemany(self, sql, rows):
+        if rows:
+            self.con.executemany(sql, [list(r) for r in rows])
+
+    def insert_arrow(self, table, data, columns=None):
+        cols = list(columns or data.column_names)
+        self.con.register("_s3p_incoming", data)
+        try:
+            names = ", ".join(qident(c) for c in cols)
+            self.con.execute(f"INSERT INTO {qident(table)} ({names}) SELECT {names} FROM _s3p_incoming")
+        finally:
+            self.con.unregister("_s3p_incoming")
+
+    def query_arrow(self, sql, params=()):
+        return self.con.sql(sql, params=list(params) or None).to_arrow_table()
+
+    def table_columns(self, table):
+        rows = self.con.execute(
+            "SELECT column_name, lower(data_type) FROM information_schema.columns WHERE table_name=?"
+            " AND table_schema=current_schema() ORDER BY ordinal_position", [table]).fetchall()
+        return {n: t for n, t in rows} or None
+
+
+class DuckDBTarget(SqlTarget):
+    dialect = "duckdb"
+
+    def __init__(self, path: str | Path, name: str = "catalog"):
+        self.path, self.name = Path(path), name
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.ensure_loads_table()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        delay = 0.05
+        while True:
+            try:
+                return duckdb.connect(str(self.path))
+            except duckdb.IOException as e:
+                if "lock" not in str(e).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    @contextmanager
+    def transaction(self):
+        con = self._connect()
+        try:
+            con.execute("BEGIN TRANSACTION")
+            yield _DuckTx(con)
+            con.execute("COMMIT")
+        except BaseException:
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            raise
+        finally:
+            con.close()
+
+    def __repr__(self) -> str:
+        return f"DuckDBTarget({self.path})"
