@@ -167,6 +167,20 @@ class StagingStore:
                 if self.root.resolve() in path.parents:  # never outside the staging root
                     path.unlink(missing_ok=True)
 
+    def read_batches(self, files: Iterable[str], batch_size: int = 65536) -> Iterator[pa.RecordBatch]:
+        """Record batches of staged files, streamed (downstream assets read an object's records
+        from here, never re-parsing the source)."""
+        for f in files:
+            if f.startswith("s3://"):
+                key = f.split("/", 3)[3]
+                head = self.s3.head(key)
+                if head is None:
+                    raise FileNotFoundError(f"staged file {f} is missing")
+                source = self.s3.open_random_access(head)
+            else:
+                source = f
+            yield from pq.ParquetFile(source).iter_batches(batch_size=batch_size)
+
     def files(self, stream: str, partition: str) -> Iterator[str]:
         """Staged files of one partition (local staging only; S3 staging is listed by callers)."""
         folder = self.root / safe_segment(stream) / safe_segment(partition)

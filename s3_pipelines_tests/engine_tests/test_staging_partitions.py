@@ -69,3 +69,10 @@ def test_remove_never_leaves_the_staging_root(tmp_path):
     store = StagingStore(tmp_path / "root")
     store.remove([str(outside), str(tmp_path / "root" / ".." / "outside.txt")])
     assert outside.exists()
+
+
+def test_read_batches_returns_what_was_staged(tmp_path):
+    store = StagingStore(tmp_path)
+    staged = store.write("s", "p", S3Object("b", "k", "e", 1, T), batches({"a": [1, 2]}, {"a": [3], "z": ["n"]}))
+    rows = [r for b in store.read_batches(staged.files) for r in b.to_pylist()]
+    assert rows == [{"a": 1}, {"a": 2}, {"a": 3, "z": "n"}]
