@@ -5,9 +5,11 @@ from __future__ import annotations
 import dagster as dg
 
 from ..config.models import PipelinesConfig
-from .resources import PipelineStateResource, S3ConnectionResource
+from .mapping_assets import mapping_definitions
+from .resources import PipelineStateResource, S3ConnectionResource, SqlTargetResource
 from .sensors import stream_sensor
 from .stream_assets import STATE, objects_key, records_key, stream_assets
+from .table_assets import table_definitions
 
 
 def stream_job_name(stream: str) -> str:
@@ -19,6 +21,10 @@ def build_definitions(cfg: PipelinesConfig) -> dg.Definitions:
         name: S3ConnectionResource.from_connection(conn)
         for name, conn in cfg.connections.items() if conn.type == "s3"
     }
+    resources.update({
+        name: SqlTargetResource.from_connection(name, conn, cfg)
+        for name, conn in cfg.connections.items() if conn.type in ("duckdb", "postgres")
+    })
     staging = cfg.state.staging
     resources[STATE] = PipelineStateResource(
         ledger_path=str(cfg.ledger_path()),
@@ -26,15 +32,18 @@ def build_definitions(cfg: PipelinesConfig) -> dg.Definitions:
         staging_connection=staging.connection, staging_prefix=staging.prefix,
     )
     assets, jobs, sensors = [], [], []
+    downstream = mapping_definitions(cfg) + table_definitions(cfg)
     for name, stream in cfg.streams.items():
         assets += stream_assets(name, stream)
+        # one run per partition takes new objects all the way: records, then entities and tables
         job = dg.define_asset_job(
-            stream_job_name(name), selection=dg.AssetSelection.assets(objects_key(name), records_key(name)),
-            description=f"Load new objects of stream {name}",
+            stream_job_name(name),
+            selection=dg.AssetSelection.assets(objects_key(name), records_key(name)).downstream(),
+            description=f"Load new objects of stream {name} and everything built from them",
         )
         jobs.append(job)
         sensors.append(stream_sensor(name, stream, job))
     # steps of one run share a process: the assets do their own parallel I/O, and a process per
     # step costs seconds and hundreds of MB on small machines
-    return dg.Definitions(assets=assets, jobs=jobs, sensors=sensors, resources=resources,
+    return dg.Definitions(assets=assets + downstream, jobs=jobs, sensors=sensors, resources=resources,
                           executor=dg.in_process_executor)

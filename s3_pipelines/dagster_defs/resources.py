@@ -70,6 +70,32 @@ class S3ConnectionResource(dg.ConfigurableResource):
         return S3Client.from_config(self.connection_config())
 
 
+class SqlTargetResource(dg.ConfigurableResource):
+    """A DuckDB file or a PostgreSQL server that catalogs and tables are written to."""
+
+    type: str  # duckdb | postgres
+    path: str | None = None  # duckdb: absolute file path
+    url: str | None = None  # postgres: an EnvVar when it holds a password
+    schema_name: str = "public"
+    name: str = "catalog"
+
+    @classmethod
+    def from_connection(cls, name: str, conn, cfg) -> "SqlTargetResource":
+        if conn.type == "duckdb":
+            return cls(type="duckdb", path=str(cfg.resolve(conn.path)), name=name)
+        url = conn.url if isinstance(conn.url, str) else dg.EnvVar(conn.url.env)
+        return cls(type="postgres", url=url, schema_name=conn.schema_name, name=name)
+
+    def get_target(self):
+        if self.type == "duckdb":
+            from ..targets.duckdb_target import DuckDBTarget
+
+            return DuckDBTarget(self.path, name=self.name)
+        from ..targets.postgres_target import PostgresTarget
+
+        return PostgresTarget(self.url, self.schema_name, name=self.name)
+
+
 class PipelineStateResource(dg.ConfigurableResource):
     """Where the engine keeps its state: the ledger file and the staging area."""
 
