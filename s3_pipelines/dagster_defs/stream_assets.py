@@ -77,7 +77,7 @@ def stream_assets(name: str, stream: StreamConfig) -> list[dg.AssetsDefinition]:
         ledger, staging = state.ledger(), state.staging(context.resources)
         partition = context.partition_key
         report = ingest.load_partition(
-            client, name, stream, partition, staging, ledger, context.run_id,
+            client, name, stream, partition, staging, ledger, context.run.run_id,
             retry_failed=context.run.tags.get(DISCOVERED_TAG) != "1",
             is_stale=_is_stale(context.instance), log=context.log.info,
         )
