@@ -26,17 +26,9 @@ def cmd_schema(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .runner import run_pending
+    from .runner import print_summary, run_pending
 
-    outcomes = run_pending(load_config(args.config), args.select)
-    print()
-    print(f"{'stream':<24} {'objects':>8} {'rows':>10} {'bad rows':>9}  status")
-    for o in outcomes:
-        print(f"{o.stream:<24} {o.objects:>8} {o.rows:>10} {o.bad_rows:>9}  {'ok' if o.ok else 'FAILED'}")
-    for o in outcomes:
-        for e in o.errors:
-            print(f"error: {o.stream}: {e}", file=sys.stderr)
-    return 0 if all(o.ok for o in outcomes) else 1
+    return 0 if print_summary(run_pending(load_config(args.config), args.select)) else 1
 
 
 def cmd_partitions(args) -> int:

@@ -105,6 +105,19 @@ def _run_stream(cfg, defs, instance, ledger: Ledger, name: str, log) -> StreamOu
     return out
 
 
+def print_summary(outcomes: list[StreamOutcome], width: int = 24) -> bool:
+    """The per-stream table of `run` and `demo`; errors to stderr. True when everything loaded."""
+    import sys
+
+    print(f"\n{'stream':<{width}} {'objects':>8} {'rows':>10} {'bad rows':>9}  status")
+    for o in outcomes:
+        print(f"{o.stream:<{width}} {o.objects:>8} {o.rows:>10} {o.bad_rows:>9}  {'ok' if o.ok else 'FAILED'}")
+    for o in outcomes:
+        for e in o.errors:
+            print(f"error: {o.stream}: {e}", file=sys.stderr)
+    return all(o.ok for o in outcomes)
+
+
 def _failure(result) -> str:
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
