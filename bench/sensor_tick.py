@@ -18,20 +18,22 @@ from s3_pipelines.connections.s3 import S3Client
 
 from .common import RcloneServer, median, print_table
 
-PREFIX = "data/wSLvwtI1LFwQzXXX/users/year=2026/month=11/"
-EPOCH0 = 1_763_000_000_000
+PREFIX = "data/wSLvwtI1LFwQzXXX/users/"
+T0 = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
 
 
 def key(i: int) -> str:
-    return f"{PREFIX}{21:02d}_{EPOCH0 + i * 1000}_0.jsonl.gz"
+    """Airbyte's layout for a sync every 10 minutes: year=/month=/DD_<epoch ms>_0.jsonl.gz."""
+    t = T0 + dt.timedelta(minutes=10 * i)
+    return f"{PREFIX}year={t:%Y}/month={t:%m}/{t:%d}_{int(t.timestamp() * 1000)}_0.jsonl.gz"
 
 
 def lay_down(bucket_dir: Path, start: int, n: int) -> None:
-    """Old objects as files on disk before the server starts: 100,000 PUTs would take minutes."""
-    folder = bucket_dir / PREFIX
-    folder.mkdir(parents=True, exist_ok=True)
+    """Old objects as files on disk: 100,000 PUTs would take minutes."""
     for i in range(start, start + n):
-        (bucket_dir / key(i)).write_bytes(b"{}\n")
+        path = bucket_dir / key(i)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"{}\n")
 
 
 def run(objects: int = 100_000, new: int = 100, repeats: int = 5) -> dict:
