@@ -89,7 +89,7 @@ def _format(path: Path, exc: ValidationError, data, lines: dict[tuple, int]) -> 
         if not loc and "\n" in msg or (not loc and ": " in msg):
             # cross-reference problems already name their own YAML path
             for line in msg.splitlines():
-                ypath = tuple(line.split(":", 1)[0].split("."))
+                ypath = tuple(int(s) if s.isdigit() else s for s in line.split(":", 1)[0].split("."))
                 ln = _nearest_line(lines, ypath)
                 problems.append(f"line {ln}: {line}" if ln else line)
             continue
@@ -123,7 +123,7 @@ def load_config(path: str | os.PathLike | None = None) -> PipelinesConfig:
     if not isinstance(data, dict):
         raise ConfigError(p, ["the file must be a mapping with a `connections` section"])
     try:
-        cfg = PipelinesConfig.model_validate(data)
+        cfg = PipelinesConfig.model_validate(data, context={"base_dir": p.parent})  # files named in it
     except ValidationError as e:
         lines = _line_index(node) if node else {}
         problems = _format(p, e, data, lines)

@@ -11,11 +11,11 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .port import BlueprintConfig, MappingConfig
 from .secrets import SecretRef
-from .tables import TableConfig
+from .tables import TableConfig, attach_tables, table_problems
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -225,6 +225,8 @@ class PipelinesConfig(_Model):
     connections: dict[str, ConnectionConfig]
     streams: dict[str, StreamConfig] = Field(default_factory=dict)
     blueprints: dict[str, BlueprintConfig] = Field(default_factory=dict)
+    blueprints_files: list[str] = Field(
+        default_factory=list, description="Port blueprint JSON files (a list of blueprints), used unchanged")
     mappings: list[MappingConfig] = Field(default_factory=list)
     tables: dict[str, TableConfig] = Field(default_factory=dict)
     state: StateConfig = Field(default_factory=StateConfig)
@@ -232,10 +234,18 @@ class PipelinesConfig(_Model):
     source_path: Path | None = Field(None, exclude=True, description="set by the loader")
 
     @model_validator(mode="after")
-    def _references(self):
+    def _references(self, info: ValidationInfo):
         problems = reference_problems(self.model_dump(by_alias=True, mode="json"))
+        from .port_resolve import entity_problems  # blueprints/mappings: Port files, names, jq syntax
+
+        problems += entity_problems(self, (info.context or {}).get("base_dir"))
         if problems:
             raise ValueError("\n".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _tables(self):
+        attach_tables(self)  # tables with their own objects become streams; mappings are compiled
         return self
 
     # where state lives, absolute
@@ -296,7 +306,7 @@ def reference_problems(data: dict) -> list[str]:
         conn = conns.get(staging["connection"]) if isinstance(conns, dict) else None
         if not isinstance(conn, dict) or conn.get("type") != "s3":
             problems.append(f"state.staging.connection: no s3 connection named {staging['connection']!r}")
-    return problems
+    return problems + table_problems(data)
 
 
 def json_schema() -> dict[str, Any]:

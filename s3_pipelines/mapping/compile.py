@@ -1,0 +1,217 @@
+"""Port webhook-mapping semantics over records: `compile_mapping(spec).map_records(records, key)`.
+
+The jq input of a record is `{"body": record + {"_PORT_SOURCE_OBJECT_KEY": key}, "headers": {},
+"queryParams": {}}` (what Port's Airbyte -> S3 webhook builds). `filter` must yield `true`; with
+`itemsToParse` every array element is bound as `.item` (the filter then runs per item). Each
+expression yields its first output (null when it has none).
+
+`map_records` is the seam for faster evaluation later: it takes a whole object's batch of records
+at once, and the slot list says which value each expression fills, so an evaluator that computes
+some slots column-wise (over Arrow) can replace the jq program for those slots only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .evaluate import JqBatchEvaluator, RecordFailure, dumps
+from .port_jq import compile_jq
+from .program import ERROR_KEY, build_program, uses_input
+from .spec import MappingSpec
+
+_HEAD = b'{"body":'
+_TAIL = b',"headers":{},"queryParams":{}}'
+SOURCE_KEY = "_PORT_SOURCE_OBJECT_KEY"
+
+
+@dataclass
+class EntityResult:
+    """What one record (or item) asks of the catalog, before blueprint validation."""
+
+    line: int | None
+    operation: str  # create | delete
+    blueprint: str
+    identifier: Any = None  # a string when valid; checked by the catalog
+    fields: dict = field(default_factory=dict)  # title/icon/team when mapped, properties, relations
+    error: str | None = None  # jq runtime error: the entity cannot be written
+
+    def entity(self) -> dict:
+        """Port's entity shape (what test-mapping prints)."""
+        return {"blueprint": self.blueprint, "identifier": self.identifier, **self.fields}
+
+
+@dataclass
+class MapOutput:
+    results: list[EntityResult] = field(default_factory=list)
+    filtered_out: int = 0
+
+
+@dataclass(frozen=True)
+class _Slot:
+    path: tuple  # ("identifier",) ("title",) ("properties", name) ("relations", name, *leaf path)
+
+
+def _is_error(v) -> bool:
+    return type(v) is dict and len(v) == 1 and ERROR_KEY in v
+
+
+def _error_text(v) -> str:
+    msg = v[ERROR_KEY]
+    return msg if isinstance(msg, str) else dumps(msg).decode()
+
+
+def _where(path: tuple) -> str:
+    return "entity." + ".".join(str(p) for p in path)
+
+
+class CompiledMapping:
+    def __init__(self, spec: MappingSpec):
+        self.spec = spec
+        self.slots: list[_Slot] = []
+        exprs: list[str] = []
+
+        def add(path: tuple, expr: str) -> None:
+            compile_jq(expr)  # a syntax error names its own expression, not the generated program
+            self.slots.append(_Slot(path))
+            exprs.append(expr)
+
+        add(("identifier",), spec.identifier)
+        if spec.operation == "create":
+            for key in ("title", "icon", "team"):
+                if getattr(spec, key) is not None:
+                    add((key,), getattr(spec, key))
+            for name, expr in spec.properties.items():
+                add(("properties", name), expr)
+            self.relation_templates: dict[str, Any] = {}
+            for name, value in spec.relations.items():
+                self.relation_templates[name] = _template(("relations", name), value, add)
+        else:
+            self.relation_templates = {}
+        for extra in (spec.filter, spec.items):
+            if extra is not None:
+                compile_jq(extra)
+        self.program_text = build_program(exprs, spec.filter, spec.items, spec.items_name)
+        all_exprs = exprs + [e for e in (spec.filter, spec.items) if e is not None]
+        self.evaluator = JqBatchEvaluator(self.program_text, batchable=not uses_input(all_exprs))
+
+    # --- the seam ------------------------------------------------------------------------------
+
+    def map_records(self, records: list[dict], object_key: str, lines: list[int | None] | None = None) -> MapOutput:
+        """Entity results of one object's records, in record order. `records` are the records as
+        read (they get `_PORT_SOURCE_OBJECT_KEY`); `lines` their source lines."""
+        inputs = []
+        for rec in records:
+            rec[SOURCE_KEY] = object_key
+            inputs.append(_HEAD + dumps(rec) + _TAIL)
+        outputs = self.evaluator.run(inputs)
+        out = MapOutput()
+        for i, value in enumerate(outputs):
+            self._collect(value, lines[i] if lines is not None else i + 1, out)
+        return out
+
+    # --- outputs -> results ----------------------------------------------------------------------
+
+    def _fail(self, line, message: str) -> EntityResult:
+        return EntityResult(line, self.spec.operation, self.spec.blueprint, error=message)
+
+    def _collect(self, value, line, out: MapOutput) -> None:
+        if isinstance(value, RecordFailure):
+            out.results.append(self._fail(line, f"jq error: {value.message}"))
+            return
+        if self.spec.items is None:
+            self._entity(value, line, out)
+            return
+        head = value[0]
+        if head is True:
+            for item in value[1:]:
+                self._entity(item, line, out)
+        elif _is_error(head):
+            out.results.append(self._fail(line, f"jq error in itemsToParse: {_error_text(head)}"))
+        elif head is not None:  # null: no items
+            out.results.append(self._fail(line, f"itemsToParse must yield an array, not {_type(head)}"))
+
+    def _entity(self, values: list, line, out: MapOutput) -> None:
+        flt = values[0]
+        if _is_error(flt):
+            out.results.append(self._fail(line, f"jq error in filter: {_error_text(flt)}"))
+            return
+        if flt is not True:
+            out.filtered_out += 1
+            return
+        slot_values = values[1:]
+        errors = [f"jq error in {_where(s.path)}: {_error_text(v)}"
+                  for s, v in zip(self.slots, slot_values) if _is_error(v)]
+        if errors:
+            ident = slot_values[0] if not _is_error(slot_values[0]) else None
+            res = self._fail(line, "; ".join(errors))
+            res.identifier = ident
+            out.results.append(res)
+            return
+        fields: dict = {}
+        props: dict = {}
+        leaves: dict[tuple, Any] = {}
+        ident = None
+        for slot, v in zip(self.slots, slot_values):
+            kind = slot.path[0]
+            if kind == "identifier":
+                ident = v
+            elif kind == "properties":
+                props[slot.path[1]] = v
+            elif kind == "relations":
+                leaves[slot.path] = v
+            else:
+                fields[kind] = v
+        if self.spec.operation == "create":
+            fields["properties"] = props
+            fields["relations"] = {name: _fill(t, leaves) for name, t in self.relation_templates.items()}
+        out.results.append(EntityResult(line, self.spec.operation, self.spec.blueprint, ident, fields))
+
+
+class _Leaf:
+    """A jq leaf of a relation structure: filled from its slot."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: tuple):
+        self.path = path
+
+
+def _template(path: tuple, value, add):
+    if isinstance(value, str):
+        add(path, value)
+        return _Leaf(path)
+    if isinstance(value, dict):
+        return {k: _template(path + (k,), v, add) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_template(path + (i,), v, add) for i, v in enumerate(value)]
+    return value  # a constant, kept as given
+
+
+def _fill(template, leaves: dict):
+    if isinstance(template, _Leaf):
+        return leaves[template.path]
+    if isinstance(template, dict):
+        return {k: _fill(v, leaves) for k, v in template.items()}
+    if isinstance(template, list):
+        return [_fill(v, leaves) for v in template]
+    return template
+
+
+def _type(v) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, (int, float)):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, list):
+        return "array"
+    return "object"
+
+
+def compile_mapping(spec: MappingSpec) -> CompiledMapping:
+    """Compile every jq expression of a mapping once (JqSyntaxError when one does not compile)."""
+    return CompiledMapping(spec)
