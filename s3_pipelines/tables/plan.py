@@ -1,0 +1,205 @@
+"""A table's mappings compiled into SQL: the projection over each input batch, the partial rollup of
+one batch, and the combination of partial rollups (also used to merge into the target).
+
+Each aggregate mapping is one MAX / MIN / SUM / COUNT call, so its argument is projected like any
+other expression and the aggregate is applied in a second step. That split is what makes a rollup
+mergeable: MAX of MAXes, MIN of MINs, SUM of SUMs, counts summed. Output column types come from
+DuckDB itself, by compiling each expression against an empty input of the declared schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from ..config.tables import COUNT_COLUMN, TIME_COLUMN, TableConfig, aggregate_call
+from ..readers.schema import ARROW_TYPES
+from ..targets.base import qident
+from .macros import connect
+
+# what a column can hold in a table, and how each kind is spelled
+KINDS = ("string", "long", "double", "boolean", "timestamp", "date")
+DUCK_TYPES = {"string": "VARCHAR", "long": "BIGINT", "double": "DOUBLE", "boolean": "BOOLEAN",
+              "timestamp": "TIMESTAMPTZ", "date": "DATE"}
+ARROW_KINDS = {"string": pa.string(), "long": pa.int64(), "double": pa.float64(), "boolean": pa.bool_(),
+               "timestamp": pa.timestamp("us", tz="UTC"), "date": pa.date32()}
+# provenance of each input row, kept through the projection to name rows in parse exceptions
+PROVENANCE = {"_s3_key": pa.string(), "_s3_line": pa.int64(), "_s3_row": pa.int64()}
+WHERE_KEY, WHERE_LINE = "__s3p_key", "__s3p_line"
+
+
+class PlanError(ValueError):
+    """Mappings that cannot run; `problems` are lines `yaml.path: what is wrong`."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    expression: str  # the mapping as written
+    func: str | None = None  # MAX | MIN | SUM | COUNT for an aggregate
+    arg: str | None = None  # the aggregate's argument; "*" for COUNT(*)
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    name: str  # the config entry
+    table: str  # the table in the target
+    inputs: tuple[tuple[str, str], ...]  # declared input columns (name, type)
+    dimensions: tuple[Column, ...]
+    aggregates: tuple[Column, ...]  # with __count last, for a rollup
+
+    @property
+    def rollup(self) -> bool:
+        return bool(self.aggregates)
+
+    @property
+    def has_time(self) -> bool:
+        return any(c.name == TIME_COLUMN for c in self.dimensions)
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        return self.dimensions + self.aggregates
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema([(c.name, ARROW_KINDS[c.kind]) for c in self.columns])
+
+    def _arg_name(self, i: int) -> str:
+        return f"__s3p_arg{i}"
+
+    def projection_sql(self, source: str = "__input") -> str:
+        """Dimensions and aggregate arguments of every input row (nothing is aggregated yet)."""
+        items = [f"CAST(({c.expression}) AS {DUCK_TYPES[c.kind]}) AS {qident(c.name)}" for c in self.dimensions]
+        for i, c in enumerate(self.aggregates):
+            if c.arg != "*":
+                cast = DUCK_TYPES[c.kind] if c.func in ("MAX", "MIN", "SUM") else None
+                items.append(f"CAST(({c.arg}) AS {cast}) AS {qident(self._arg_name(i))}" if cast
+                             else f"({c.arg}) AS {qident(self._arg_name(i))}")
+        if self.has_time:
+            items += [f"{qident('_s3_key')} AS {WHERE_KEY}",
+                      f"coalesce({qident('_s3_line')}, {qident('_s3_row')}) AS {WHERE_LINE}"]
+        return f"SELECT {', '.join(items) or '1 AS __s3p_one'} FROM {source}"
+
+    def partial_sql(self, source: str = "__projected") -> str:
+        """One batch's rollup: groups of its projected rows."""
+        items = [qident(c.name) for c in self.dimensions]
+        for i, c in enumerate(self.aggregates):
+            arg = "*" if c.arg == "*" else qident(self._arg_name(i))
+            items.append(f"{_typed(c, f'{c.func}({arg})')} AS {qident(c.name)}")
+        return self._grouped(items, source)
+
+    def combine_sql(self, source: str) -> str:
+        """Partial rollups (or table rows) with the same group made one: the rollup merge rule.
+        Plain SQL that DuckDB and PostgreSQL both run."""
+        items = [qident(c.name) for c in self.dimensions]
+        for c in self.aggregates:
+            func = {"MAX": "MAX", "MIN": "MIN"}.get(c.func, "SUM")
+            items.append(f"{_typed(c, f'{func}({qident(c.name)})')} AS {qident(c.name)}")
+        return self._grouped(items, source)
+
+    def _grouped(self, items: list[str], source: str) -> str:
+        sql = f"SELECT {', '.join(items)} FROM {source}"
+        if self.dimensions:
+            return sql + " GROUP BY " + ", ".join(qident(c.name) for c in self.dimensions)
+        return sql + " HAVING COUNT(*) > 0"  # no dimension: one group, but none from no rows
+
+
+def _typed(c: Column, sql: str) -> str:
+    # SUM of BIGINT is HUGEINT (DuckDB) or NUMERIC (PostgreSQL): back to the column's type
+    if c.func in ("SUM", "COUNT"):
+        return f"CAST({sql} AS {'DOUBLE PRECISION' if c.kind == 'double' else 'BIGINT'})"
+    return sql
+
+
+def duck_kind(type_name: str) -> str | None:
+    """The kind of a DuckDB result type, or None when a table cannot hold it as is."""
+    t = type_name.upper()
+    if t == "VARCHAR":
+        return "string"
+    if t in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT", "HUGEINT"):
+        return "long"
+    if t in ("DOUBLE", "FLOAT") or t.startswith("DECIMAL"):
+        return "double"
+    if t == "BOOLEAN":
+        return "boolean"
+    if t.startswith("TIMESTAMP"):
+        return "timestamp"
+    if t == "DATE":
+        return "date"
+    return None
+
+
+def input_columns(table: TableConfig, stream_schema) -> tuple[tuple[str, str], ...]:
+    """The declared input columns: the table's input_schema, else its stream's schema."""
+    specs = table.input_schema or stream_schema or []
+    return tuple((c.name, c.type) for c in specs)
+
+
+def empty_input(inputs) -> pa.Table:
+    fields = [(n, ARROW_TYPES[t]) for n, t in inputs]
+    fields += [(n, t) for n, t in PROVENANCE.items() if n not in dict(inputs)]
+    return pa.schema(fields).empty_table()
+
+
+def build_plan(name: str, table: TableConfig, inputs, con: duckdb.DuckDBPyConnection | None = None) -> TablePlan:
+    """Compile every mapping against an empty input; all problems at once, each with its YAML path."""
+    con = con or connect()
+    con.register("__input", empty_input(inputs))
+    problems: list[str] = []
+    dims, aggs = [], []
+    try:
+        for i, m in enumerate(table.mappings):
+            where = f"tables.{name}.mappings.{i}.expression"
+            call = aggregate_call(m.expression) if m.aggregate else None
+            func, arg = call if call else (None, None)
+            if arg == "*":
+                aggs.append(Column(m.column, "long", m.expression, func, arg))
+                continue
+            kind, problem = _compile(con, arg if call else m.expression)
+            if problem:
+                problems.append(f"{where}: {problem}")
+                continue
+            if func == "COUNT":
+                kind = "long"
+            elif func == "SUM" and kind not in ("long", "double"):
+                problems.append(f"{where}: SUM needs a number, but {arg} is {kind}")
+                continue
+            if m.column == TIME_COLUMN and kind != "timestamp":
+                problems.append(f"{where}: __time must be a timestamp, but this is {kind} (use TIME_PARSE(...))")
+                continue
+            (aggs if call else dims).append(Column(m.column, kind, m.expression, func, arg))
+    finally:
+        con.unregister("__input")
+    if problems:
+        raise PlanError(problems)
+    if aggs:
+        aggs.append(Column(COUNT_COLUMN, "long", "COUNT(*)", "COUNT", "*"))
+    return TablePlan(name, table.table_name or name, tuple(inputs), tuple(dims), tuple(aggs))
+
+
+def _compile(con: duckdb.DuckDBPyConnection, expression: str) -> tuple[str | None, str | None]:
+    """(kind, None) or (None, problem). The WHERE clause rejects aggregates and window functions
+    nested inside an expression, which would silently collapse the rows."""
+    try:
+        rel = con.sql(f"SELECT ({expression}) AS v FROM __input WHERE (({expression}) IS NULL) OR TRUE")
+        type_name = str(rel.types[0])
+    except duckdb.Error as e:
+        msg = str(e).strip().splitlines()[0]
+        if "WHERE clause cannot contain" in msg:
+            msg = ("an aggregate or window function inside an expression; an aggregate mapping is exactly "
+                   "one of MAX(expr), MIN(expr), SUM(expr), COUNT(*), COUNT(expr)")
+        return None, msg
+    kind = duck_kind(type_name)
+    if kind is None:
+        return None, f"gives {type_name}, which a table column cannot hold; CAST it to VARCHAR, BIGINT, DOUBLE, BOOLEAN or TIMESTAMP"
+    return kind, None
