@@ -26,9 +26,13 @@ def cmd_schema(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from .catalog.summary import print_entity_summary
     from .runner import print_summary, run_pending
 
-    return 0 if print_summary(run_pending(load_config(args.config), args.select)) else 1
+    cfg = load_config(args.config)
+    ok = print_summary(run_pending(cfg, args.select))
+    print_entity_summary(cfg)  # entity counts and audit failures: reported, not fatal
+    return 0 if ok else 1
 
 
 def cmd_partitions(args) -> int:
@@ -52,6 +56,37 @@ def cmd_demo(args) -> int:
     from .demo.run import run_demo
 
     return run_demo(workdir=args.workdir, dev=args.dev)
+
+
+def cmd_test_mapping(args) -> int:
+    from .mapping.try_mapping import render, test_mapping
+
+    result = test_mapping(load_config(args.config), args.mapping, file=args.file, latest=args.latest,
+                          object_key=args.object_key)
+    print(render(result, args.format))
+    return 0
+
+
+def cmd_catalog_export(args) -> int:
+    from .catalog.commands import export_command
+
+    print(export_command(load_config(args.config), args.blueprint, args.target, args.format))
+    return 0
+
+
+def cmd_catalog_audit(args) -> int:
+    from .catalog.commands import audit_command
+
+    print(audit_command(load_config(args.config), status=args.status, mapping=args.mapping, stream=args.stream,
+                        limit=args.limit, target=args.target, fmt=args.format))
+    return 0
+
+
+def cmd_infer(args) -> int:
+    from .infer import infer_stream
+
+    print(infer_stream(load_config(args.config), args.stream, args.records, args.objects), end="")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,6 +117,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dev", action="store_true", help="then start `dagster dev` on the demo (Ctrl-C stops)")
     _config_arg(p)
     p.set_defaults(fn=cmd_demo)
+
+    p = sub.add_parser("test-mapping", help="apply a mapping to one object's records and print the entities (writes nothing)")
+    p.add_argument("--mapping", required=True, metavar="NAME")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--file", metavar="PATH", help="a local file, read as the mapping's stream reads objects")
+    src.add_argument("--latest", action="store_true", help="the newest object of the mapping's stream in S3")
+    p.add_argument("--object-key", metavar="KEY", help="the key the records come from (_PORT_SOURCE_OBJECT_KEY)")
+    p.add_argument("--format", choices=["json", "text"], default="text")
+    _config_arg(p)
+    p.set_defaults(fn=cmd_test_mapping)
+
+    p = sub.add_parser("catalog", help="entities and audit log of a catalog")
+    csub = p.add_subparsers(dest="catalog_command", required=True)
+    c = csub.add_parser("export", help="entities of a blueprint, ordered by identifier")
+    c.add_argument("--blueprint", required=True, metavar="NAME")
+    c.add_argument("--target", metavar="NAME", help="the catalog connection (when there are several)")
+    c.add_argument("--format", choices=["json", "text"], default="text")
+    _config_arg(c)
+    c.set_defaults(fn=cmd_catalog_export)
+    c = csub.add_parser("audit", help="audit rows of entity writes, oldest first")
+    c.add_argument("--status", choices=["failure", "success"], type=str.lower)
+    c.add_argument("--mapping", metavar="NAME")
+    c.add_argument("--stream", metavar="NAME")
+    c.add_argument("--limit", type=int, metavar="N", help="only the newest N rows")
+    c.add_argument("--target", metavar="NAME", help="the catalog connection (when there are several)")
+    c.add_argument("--format", choices=["json", "text"], default="text")
+    _config_arg(c)
+    c.set_defaults(fn=cmd_catalog_audit)
+
+    p = sub.add_parser("infer", help="sample a stream; print its schema and a starter blueprint and mapping (YAML)")
+    p.add_argument("--stream", required=True, metavar="NAME")
+    p.add_argument("--records", type=int, default=1000, metavar="N", help="records to sample (default 1000)")
+    p.add_argument("--objects", type=int, default=5, metavar="N", help="objects to read at most (default 5)")
+    _config_arg(p)
+    p.set_defaults(fn=cmd_infer)
     return parser
 
 

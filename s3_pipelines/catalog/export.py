@@ -55,3 +55,13 @@ def audit_rows(target: SqlTarget, *, status: str | None = None, mapping: str | N
     for r in rows:
         r["time"] = r["time"].isoformat() if r["time"] is not None else None
     return rows
+
+
+def failure_counts(target: SqlTarget, mapping: str, stream: str, partition: str) -> dict[tuple[str, str], int]:
+    """(object key, etag) -> audit failures of a mapping in a partition (callers keep the current versions)."""
+    ensure_catalog(target)
+    with target.transaction() as tx:
+        rows = tx.execute(f"SELECT object_key, etag, COUNT(*) FROM {AUDIT} WHERE mapping = ? AND stream = ?"
+                          " AND partition_key = ? AND status = 'FAILURE' GROUP BY object_key, etag",
+                          (mapping, stream, partition))
+    return {(k, e): int(n) for k, e, n in rows}

@@ -1,10 +1,85 @@
-"""Entity assets of Port-style mappings (issue: Port-style entity mappings). Filled in by that work."""
+"""Entity assets: one per Port-style mapping, `<stream>/entities/<mapping>`, downstream of the
+stream's records with the same partitions. A materialization applies the partition's loaded
+objects not yet applied to the catalog (see s3_pipelines.catalog.apply); audit failures are
+reported in metadata and by the `audit_failures` check, never by failing the run."""
+
 
 import dagster as dg
 
+from ..catalog import apply_partition, audit_rows, entity_counts
+from ..catalog.export import failure_counts
 from ..config.models import PipelinesConfig
+from ..config.port_resolve import EntityConfig, entity_config
+from ..mapping import MappingSpec, compile_mapping
+from .partitions import partitions_def_for
+from .stream_assets import STATE, records_key
+
+CHECK = "audit_failures"
+FAILURES_SHOWN = 20
+
+
+def entities_key(spec: MappingSpec) -> dg.AssetKey:
+    return dg.AssetKey([spec.stream, "entities", spec.name])
 
 
 def mapping_definitions(cfg: PipelinesConfig) -> list[dg.AssetsDefinition]:
     """One asset per mapping, downstream of its stream's records, same partitions."""
-    return []
+    if not cfg.mappings:
+        return []
+    ec = entity_config(cfg)
+    return [_entity_asset(cfg, ec, spec) for spec in ec.mappings]
+
+
+def _entity_asset(cfg: PipelinesConfig, ec: EntityConfig, spec: MappingSpec) -> dg.AssetsDefinition:
+    key = entities_key(spec)
+    dialect = cfg.connections[spec.target].type
+    op = spec.operation if spec.operation == "create" else f"delete (deleteDependents: {str(spec.delete_dependents).lower()})"
+
+    @dg.asset(
+        key=key, deps=[records_key(spec.stream)], partitions_def=partitions_def_for(cfg.streams[spec.stream]),
+        group_name=spec.stream, kinds={dialect, "jq"}, required_resource_keys={spec.target, STATE},
+        description=f"Entities of blueprint {spec.blueprint} ({op}) mapped by jq from the records of "
+                    f"{spec.stream} into catalog {spec.target}.",
+        check_specs=[dg.AssetCheckSpec(CHECK, asset=key, description="No entity of the partition failed (audit log)")],
+        metadata={"blueprint": spec.blueprint, "operation": op, "target": spec.target, "defined_at": spec.origin},
+    )
+    def entities(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        mapping = compile_mapping(spec)  # once per run; every record of every object goes through it
+        target = getattr(context.resources, spec.target).get_target()
+        state = getattr(context.resources, STATE)
+        ledger, partition = state.ledger(), context.partition_key
+        report = apply_partition(target, ec, mapping, ledger, state.staging(context.resources), partition,
+                                 context.run.run_id, log=context.log.info)
+        current = {(r.obj.key, r.obj.etag) for r in ledger.rows(spec.stream, partition, status="loaded")}
+        failures = sum(n for k, n in failure_counts(target, spec.name, spec.stream, partition).items() if k in current)
+        latest = [r for r in audit_rows(target, status="FAILURE", mapping=spec.name, stream=spec.stream,
+                                        partition=partition, limit=10 * FAILURES_SHOWN, newest_first=True)
+                  if (r["object_key"], r["etag"]) in current][:FAILURES_SHOWN]
+        t = report.total()
+        table = _failures_table(latest)
+        return dg.MaterializeResult(
+            metadata={
+                "objects_applied": report.count("applied"),
+                "objects_already_applied": report.count("skipped"),
+                "records": report.records,
+                "filtered_out": report.filtered_out,
+                "created": t.created, "updated": t.updated, "deleted": t.deleted, "failed": t.failed,
+                "partition_failures": failures,
+                "dagster/row_count": entity_counts(target).get(spec.blueprint, 0),
+                "latest_failures": table,
+            },
+            check_results=[dg.AssetCheckResult(
+                check_name=CHECK, asset_key=key, passed=failures == 0, severity=dg.AssetCheckSeverity.WARN,
+                metadata={"failures": failures, "latest_failures": table},
+            )],
+        )
+
+    return entities
+
+
+def _failures_table(rows: list[dict]) -> dg.TableMetadataValue:
+    cols = ["object_key", "line", "identifier", "action", "message"]
+    schema = dg.TableSchema(columns=[dg.TableColumn(c, "int" if c == "line" else "string") for c in cols])
+    return dg.MetadataValue.table(
+        [dg.TableRecord({c: (r[c] if c == "line" else (str(r[c])[:300] if r[c] is not None else None)) for c in cols})
+         for r in rows], schema=schema)

@@ -1,0 +1,54 @@
+"""`s3-pipelines catalog export|audit`: read a catalog target (the CLI only parses arguments)."""
+
+from __future__ import annotations
+
+import json
+
+from ..config.models import PipelinesConfig
+from ..config.port_resolve import entity_config
+from ..targets import open_target
+from .export import audit_rows, export_entities
+
+
+def catalog_target_name(cfg: PipelinesConfig, explicit: str | None, blueprint: str | None = None) -> str:
+    """--target, else the catalog the blueprint's mappings write to, else the only catalog."""
+    catalogs = [n for n, c in cfg.connections.items() if c.type in ("duckdb", "postgres")]
+    if explicit is not None:
+        if explicit not in catalogs:
+            raise ValueError(f"no duckdb/postgres connection named {explicit!r} (catalogs: {', '.join(catalogs) or 'none'})")
+        return explicit
+    if blueprint is not None:
+        used = sorted({m.target for m in entity_config(cfg).mappings if m.blueprint == blueprint})
+        if len(used) == 1:
+            return used[0]
+    if len(catalogs) == 1:
+        return catalogs[0]
+    raise ValueError(f"several catalogs ({', '.join(catalogs)}): give --target NAME" if catalogs
+                     else "no duckdb/postgres connection in the config")
+
+
+def export_command(cfg: PipelinesConfig, blueprint: str, target: str | None, fmt: str) -> str:
+    ec = entity_config(cfg)
+    ec.blueprint(blueprint)  # a clear error for a misspelt name
+    entities = export_entities(open_target(cfg, catalog_target_name(cfg, target, blueprint)), blueprint)
+    if fmt == "json":
+        return json.dumps(entities, indent=2, ensure_ascii=False)
+    lines = [f"{len(entities)} {blueprint} entit{'y' if len(entities) == 1 else 'ies'}"]
+    lines += [f"  {e['identifier']}  {e['title'] or ''}" for e in entities]
+    return "\n".join(lines)
+
+
+def audit_command(cfg: PipelinesConfig, *, status: str | None, mapping: str | None, stream: str | None,
+                  limit: int | None, target: str | None, fmt: str) -> str:
+    rows = audit_rows(open_target(cfg, catalog_target_name(cfg, target)), status=status, mapping=mapping,
+                      stream=stream, limit=limit, newest_first=limit is not None)
+    if limit is not None:
+        rows.reverse()  # the newest `limit` rows, printed oldest first
+    if fmt == "json":
+        return json.dumps(rows, indent=2, ensure_ascii=False)
+    lines = [f"{len(rows)} audit row(s)"]
+    for r in rows:
+        where = f"{r['object_key']}:{r['line']}" if r["line"] is not None else r["object_key"]
+        lines.append(f"  {r['time']}  {r['status']:<7} {r['action']:<6} {r['mapping']} {r['blueprint']} "
+                     f"{r['identifier']!s}  {where}" + (f"  {r['message']}" if r["message"] else ""))
+    return "\n".join(lines)
