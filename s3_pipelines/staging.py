@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .objects import S3Object
+from .readers.records import is_json_text
 
 
 def object_file_stem(obj: S3Object) -> str:
@@ -50,6 +51,9 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch | None:
     cols = []
     for field in schema:
         idx = batch.schema.get_field_index(field.name)
+        if idx >= 0 and is_json_text(batch.schema.field(idx)) != is_json_text(field):
+            return None  # JSON text and plain values in one column would be misread: a new part
+
         col = batch.column(idx) if idx >= 0 else pa.nulls(batch.num_rows, field.type)
         if not col.type.equals(field.type):
             try:

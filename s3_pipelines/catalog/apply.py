@@ -57,6 +57,7 @@ class PartitionReport:
 def apply_object(target: SqlTarget, ec: EntityConfig, mapping: CompiledMapping, batches: Iterable[pa.RecordBatch],
                  obj: S3Object, *, stream: str, partition: str | None, run_id: str | None) -> ObjectApplied:
     spec = mapping.spec
+    ensure_catalog(target)
     with target.transaction() as tx:
         if tx.dialect == "postgres":  # two runs applying the same object wait for each other
             tx.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"{spec.consumer} s3://{obj.bucket}/{obj.key}",))

@@ -142,28 +142,30 @@ class CatalogWriter:
             return
         dependents = self._dependents(key)
         if dependents and not self.spec.delete_dependents:
-            (bp, ident, rel), n = dependents[0], len(dependents)
+            (bp, ident, rel, _), n = dependents[0], len(dependents)
             self._audit(r.line, r.blueprint, r.identifier, "DELETE", "FAILURE",
                         f"{n} entit{'y has' if n == 1 else 'ies have'} a required relation to it "
                         f"(e.g. {bp} {ident!r} through {rel}); deleteDependents is false")
             return
-        self.store.delete([key] + [(bp, ident) for bp, ident, _ in dependents])
+        self.store.delete([key] + [(bp, ident) for bp, ident, _, _ in dependents])
         self._audit(r.line, r.blueprint, r.identifier, "DELETE", "SUCCESS", None)
-        for bp, ident, rel in dependents:
+        for bp, ident, rel, (on_bp, on_ident) in dependents:
             self._audit(r.line, bp, ident, "DELETE", "SUCCESS",
-                        f"dependent of {r.blueprint} {r.identifier!r} (required relation {rel})")
+                        f"dependent of {on_bp} {on_ident!r} (required relation {rel})")
 
-    def _dependents(self, key: Key) -> list[tuple[str, str, str]]:
-        """Entities that must go with `key`: required relations to it, transitively."""
+    def _dependents(self, key: Key) -> list[tuple[str, str, str, Key]]:
+        """Entities that must go with `key`: required relations to it, transitively; each with
+        the relation and the entity it points at."""
         out, seen, todo = [], {key}, [key]
         while todo:
-            for bp, ident, rel in self.store.referrers(todo.pop()):
+            on = todo.pop()
+            for bp, ident, rel in self.store.referrers(on):
                 spec = self.ec.blueprints.get(bp)
                 if spec is None or rel not in spec.relations or not spec.relations[rel].required:
                     continue
                 if (bp, ident) not in seen:
                     seen.add((bp, ident))
-                    out.append((bp, ident, rel))
+                    out.append((bp, ident, rel, on))
                     todo.append((bp, ident))
         return out
 

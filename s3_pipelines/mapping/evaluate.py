@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import re
 from dataclasses import dataclass
 
 import jq
@@ -43,11 +44,14 @@ def dumps(value) -> bytes:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_default).encode()
 
 
+_LONG_DIGITS = re.compile(r"\d{19}")
+
+
 def loads(text: str):
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:  # e.g. an integer beyond 64 bits
+    """orjson, except where an integer may exceed 64 bits: orjson would make it a float."""
+    if _LONG_DIGITS.search(text):
         return json.loads(text)
+    return orjson.loads(text)
 
 
 class JqBatchEvaluator:

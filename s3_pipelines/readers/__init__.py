@@ -21,10 +21,11 @@ from .envelope import AirbyteEnvelope
 from .json import read_json
 from .jsonl import read_jsonl
 from .parquet import read_parquet
-from .records import Piece
+from .records import Piece, is_json_text, json_text_field
 from .schema import TypeMemory, apply_schema, infer_text_columns
 
-__all__ = ["BadRecord", "LocalFileSource", "ObjectSource", "ReadOptions", "read_batches", "detect_format"]
+__all__ = ["BadRecord", "LocalFileSource", "ObjectSource", "ReadOptions", "read_batches", "detect_format",
+           "is_json_text"]
 
 COMPRESSION_SUFFIXES = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd": "zstd"}
 FORMAT_SUFFIXES = {
@@ -161,7 +162,9 @@ class _Finisher:
             ("_s3_line", pa.nulls(n, pa.int64()) if piece.lines is None else pa.array(piece.lines, pa.int64())),
         ]
         cols = data + prov
-        out = pa.Table.from_arrays([c for _, c in cols], names=[name for name, _ in cols])
+        fields = [json_text_field(name) if name in piece.json_text and pa.types.is_string(c.type)
+                  else pa.field(name, c.type) for name, c in cols]
+        out = pa.Table.from_arrays([c for _, c in cols], schema=pa.schema(fields))
         yield from out.to_batches(max_chunksize=self.opts.batch_rows)
 
 

@@ -35,6 +35,19 @@ class Piece:
         )
 
 
+# Field metadata marking a string column that holds the JSON text of its values (a column whose
+# values Arrow cannot type as one); consumers that want the values (jq mappings) decode it.
+JSON_TEXT_KEY = b"s3p.json_text"
+
+
+def json_text_field(name: str) -> pa.Field:
+    return pa.field(name, pa.string(), metadata={JSON_TEXT_KEY: b"1"})
+
+
+def is_json_text(field: pa.Field) -> bool:
+    return bool(field.metadata) and field.metadata.get(JSON_TEXT_KEY) == b"1"
+
+
 def json_dumps(value) -> str:
     """JSON text of a parsed value; integers beyond 64 bits (orjson refuses them) keep their digits."""
     try:

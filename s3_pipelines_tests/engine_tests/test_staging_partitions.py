@@ -76,3 +76,25 @@ def test_read_batches_returns_what_was_staged(tmp_path):
     staged = store.write("s", "p", S3Object("b", "k", "e", 1, T), batches({"a": [1, 2]}, {"a": [3], "z": ["n"]}))
     rows = [r for b in store.read_batches(staged.files) for r in b.to_pylist()]
     assert rows == [{"a": 1}, {"a": 2}, {"a": 3, "z": "n"}]
+
+
+def test_json_text_columns_keep_their_values_through_staging(tmp_path):
+    """An object whose `id` is plain text in one chunk and mixed (JSON text) in the next: the
+    staged files keep the two apart, so a mapping reads back the values the object held."""
+    from s3_pipelines.mapping import batch_records
+    from s3_pipelines.readers import LocalFileSource, ReadOptions, read_batches
+    from s3_pipelines.readers import jsonl
+
+    src = tmp_path / "mixed.jsonl"
+    first = b"".join(b'{"id": "u%d"}\n' % i for i in range(50))
+    src.write_bytes(first + b'{"id": 7}\n{"id": "u\\"q"}\n{"id": 123456789012345678901234567890}\n')
+    old, jsonl.CHUNK_BYTES = jsonl.CHUNK_BYTES, len(first)  # the mixed values arrive in a later chunk
+    try:
+        read = list(read_batches(LocalFileSource(src, key="mixed.jsonl"), None, ReadOptions(), lambda b: None))
+    finally:
+        jsonl.CHUNK_BYTES = old
+    store = StagingStore(tmp_path / "stage")
+    staged = store.write("s", "2026-11-20", S3Object("b", "mixed.jsonl", "e", 1, T), iter(read))
+    assert len(staged.files) == 2  # plain and JSON-text columns never share a file
+    records = [r for b in store.read_batches(staged.files) for r in batch_records(b)[0]]
+    assert [r["id"] for r in records] == [f"u{i}" for i in range(50)] + [7, 'u"q', 123456789012345678901234567890]

@@ -140,3 +140,34 @@ def catalog_pipeline(tmp_path, moto_server, new_bucket, monkeypatch) -> CatalogP
     p = CatalogPipeline(tmp_path, moto_server, conn.bucket)
     write_config(p, "{type: duckdb, path: state/catalog.duckdb}")
     return p
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def sql_target(request, tmp_path):
+    """A fresh catalog target: a DuckDB file, or a new schema of the test PostgreSQL server."""
+    if request.param == "duckdb":
+        from s3_pipelines.targets.duckdb_target import DuckDBTarget
+
+        yield DuckDBTarget(tmp_path / "catalog.duckdb")
+        return
+    yield from _pg_target(request.getfixturevalue("pg_url"))
+
+
+def _pg_target(url: str):
+    import uuid
+
+    import psycopg
+
+    from s3_pipelines.targets.postgres_target import PostgresTarget
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    try:
+        yield PostgresTarget(url, schema)
+    finally:
+        with psycopg.connect(url, autocommit=True) as con:
+            con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def pg_target(pg_url):
+    yield from _pg_target(pg_url)
