@@ -5,19 +5,22 @@ The jq input of a record is `{"body": record + {"_PORT_SOURCE_OBJECT_KEY": key},
 `itemsToParse` every array element is bound as `.item` (the filter then runs per item). Each
 expression yields its first output (null when it has none).
 
-`map_records` is the seam for faster evaluation later: it takes a whole object's batch of records
-at once, and the slot list says which value each expression fills, so an evaluator that computes
-some slots column-wise (over Arrow) can replace the jq program for those slots only.
+`map_batch` takes an Arrow batch: expressions in the vectorized subset (see `vector/`) are
+evaluated column-wise over it and only the others go through a jq program built from them
+(`explain` says which, and why); `map_records` runs everything through the jq engine, one
+program per mapping over the batch's records. Both give the same results.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from .evaluate import JqBatchEvaluator, RecordFailure, dumps
 from .port_jq import compile_jq
 from .program import ERROR_KEY, build_program, uses_input
+from .records import batch_records
 from .spec import MappingSpec
 
 _HEAD = b'{"body":'
@@ -91,9 +94,44 @@ class CompiledMapping:
         for extra in (spec.filter, spec.items):
             if extra is not None:
                 compile_jq(extra)
+        self.slot_exprs = exprs
         self.program_text = build_program(exprs, spec.filter, spec.items, spec.items_name)
         all_exprs = exprs + [e for e in (spec.filter, spec.items) if e is not None]
-        self.evaluator = JqBatchEvaluator(self.program_text, batchable=not uses_input(all_exprs))
+        self.evaluator_uses_input = uses_input(all_exprs)
+        self.evaluator = JqBatchEvaluator(self.program_text, batchable=not self.evaluator_uses_input)
+        self._vector = None
+
+    @property
+    def vector(self):
+        """The compiled (vectorized) path of this mapping."""
+        if self._vector is None:
+            from .vector.plan import VectorPlan
+
+            self._vector = VectorPlan(self)
+        return self._vector
+
+    def explain(self, schema=None) -> list:
+        """Per expression: compiled (vectorized over Arrow) or jq, and why not compiled, for
+        batches of `schema` (None: what parsing alone decides)."""
+        return self.vector.explain(schema)
+
+    def map_batch(self, batch, object_key: str, engine: str | None = None) -> MapOutput:
+        """Entity results of one Arrow batch of an object's records (as staged or read: with
+        `_s3_line`/`_s3_row`). `engine`: "auto" (default; `S3P_MAPPING_ENGINE` overrides) uses the
+        compiled path where it applies, "jq" the jq engine for everything."""
+        engine = engine or os.environ.get("S3P_MAPPING_ENGINE", "auto")
+        if engine == "jq" or self.spec.items is not None or self.evaluator_uses_input:
+            records, lines = batch_records(batch)
+            return self.map_records(records, object_key, lines)
+        if not hasattr(batch, "to_batches"):
+            pass
+        elif batch.num_rows:
+            batch = batch.combine_chunks().to_batches()[0]
+        else:
+            return MapOutput()
+        out = MapOutput()
+        self.vector.map_batch(batch, object_key, out)
+        return out
 
     # --- the seam ------------------------------------------------------------------------------
 

@@ -1,0 +1,338 @@
+"""A mapping's compiled path: which of its expressions run vectorized over Arrow batches and which
+stay with the jq engine, decided per expression (and per batch schema), and `map_batch`, which
+evaluates the compiled ones column-wise and only the rest through one jq program.
+
+Results are exactly those of `CompiledMapping.map_records` over `batch_records(batch)`: the same
+entities, filtered-out count, and failure messages (jq errors included), in record order.
+"""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..evaluate import JqBatchEvaluator, RecordFailure, dumps
+from ..port_jq import port_to_jq
+from ..program import ERROR_KEY, build_program
+from ..records import PROVENANCE, batch_records
+from .evaluate import Evaluator, NeedJq, to_python
+from .parse import Unsupported, parse
+
+_HEAD = b'{"body":'
+_TAIL = b',"headers":{},"queryParams":{}}'
+
+
+@dataclass
+class Decision:
+    where: str  # filter | entity.identifier | entity.properties.x ...
+    expression: str
+    engine: str  # compiled | jq
+    why: str | None = None  # why not compiled
+
+
+def batch_lines(batch: pa.RecordBatch) -> list:
+    names = batch.schema.names
+    n = batch.num_rows
+    line = batch.column(names.index("_s3_line")).to_pylist() if "_s3_line" in names else [None] * n
+    if "_s3_row" not in names:
+        return line
+    row = batch.column(names.index("_s3_row")).to_pylist()
+    return [ln if ln is not None else r for ln, r in zip(line, row)]
+
+
+class VectorPlan:
+    def __init__(self, mapping):
+        self.m = mapping
+        spec = mapping.spec
+        self.exprs: list[str] = mapping.slot_exprs
+        self.wheres = ["entity." + ".".join(str(p) for p in s.path) for s in mapping.slots]
+        self.asts: list = []
+        self.reasons: list[str | None] = []
+        for e in self.exprs:
+            ast, why = _try_parse(e)
+            self.asts.append(ast)
+            self.reasons.append(why)
+        self.filter_ast, self.filter_reason = _try_parse(spec.filter) if spec.filter is not None else (None, None)
+        self._schema_cache: dict = {}
+        self._jq_cache: dict = {}
+        self.runtime_fallbacks: dict[str, str] = {}  # where -> reason (last seen)
+
+    # --- static decisions ----------------------------------------------------------------------------
+
+    def _static(self, schema: pa.Schema):
+        """(filter ast or None, [slot ast or None], reasons) for batches of this schema."""
+        key = schema
+        hit = self._schema_cache.get(key)
+        if hit is not None:
+            return hit
+        empty = pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
+        ev = Evaluator(empty, "", hidden=PROVENANCE)
+
+        def check(ast, why):
+            if ast is None:
+                return None, why
+            try:
+                col = ev.run(ast)
+                to_python(col, ERROR_KEY)
+            except Unsupported as e:
+                return None, str(e)
+            except NeedJq:
+                pass
+            return ast, None
+
+        f_ast, f_why = check(self.filter_ast, self.filter_reason)
+        slots, whys = [], []
+        for ast, why in zip(self.asts, self.reasons):
+            a, w = check(ast, why)
+            slots.append(a)
+            whys.append(w)
+        hit = (f_ast, f_why, slots, whys)
+        if len(self._schema_cache) > 64:
+            self._schema_cache.clear()
+        self._schema_cache[key] = hit
+        return hit
+
+    def explain(self, schema: pa.Schema | None) -> list[Decision]:
+        spec = self.m.spec
+        out: list[Decision] = []
+        if schema is None:  # no records seen: the parse decision only
+            f = (self.filter_ast, self.filter_reason)
+            slots = list(zip(self.asts, self.reasons))
+        else:
+            f_ast, f_why, s_asts, s_whys = self._static(schema)
+            f = (f_ast, f_why)
+            slots = list(zip(s_asts, s_whys))
+        if spec.items is not None:
+            why = "itemsToParse: the whole mapping runs in jq"
+            f = (None, why)
+            slots = [(None, why)] * len(slots)
+        elif self.m.evaluator_uses_input:
+            why = "the mapping reads `input`: the whole mapping runs in jq"
+            f = (None, why)
+            slots = [(None, why)] * len(slots)
+        if spec.filter is not None:
+            out.append(Decision("filter", spec.filter, "compiled" if f[0] is not None else "jq", f[1]))
+        for where, expr, (ast, why) in zip(self.wheres, self.exprs, slots):
+            out.append(Decision(where, expr, "compiled" if ast is not None else "jq", why))
+        return out
+
+    # --- evaluation ----------------------------------------------------------------------------------
+
+    def _jq(self, slot_ids: tuple, with_filter: bool) -> JqBatchEvaluator:
+        key = (slot_ids, with_filter)
+        ev = self._jq_cache.get(key)
+        if ev is None:
+            text = build_program([self.exprs[i] for i in slot_ids], self.m.spec.filter if with_filter else None, None, "item")
+            ev = self._jq_cache[key] = JqBatchEvaluator(text, batchable=True)
+        return ev
+
+    def _run_jq(self, batch: pa.RecordBatch, object_key: str, slot_ids: tuple, with_filter: bool) -> list:
+        records, _ = batch_records(batch)
+        inputs = []
+        for rec in records:
+            rec["_PORT_SOURCE_OBJECT_KEY"] = object_key
+            inputs.append(_HEAD + dumps(rec) + _TAIL)
+        return self._jq(slot_ids, with_filter).run(inputs)
+
+    def map_batch(self, batch: pa.RecordBatch, object_key: str, out) -> None:
+        m = self.m
+        n = batch.num_rows
+        if n == 0:
+            return
+        lines = batch_lines(batch)
+        f_ast, _, s_asts, _ = self._static(batch.schema)
+        nslots = len(self.exprs)
+        jq_ids = [i for i in range(nslots) if s_asts[i] is None]
+        filter_err: dict[int, str] = {}
+        failures: dict[int, str] = {}  # a record the jq program could not run at all
+        values: list[list | None] = [None] * nslots
+        errs = [True] * nslots  # whether a slot's column may hold error markers
+        spec = m.spec
+
+        passing: np.ndarray | None = None
+        if spec.filter is not None and f_ast is not None:
+            try:
+                col = Evaluator(batch, object_key, hidden=PROVENANCE).run(f_ast)
+                fvals, ferrs = None, False
+                if col.kind == "boolean":
+                    mask = pc.fill_null(col.arr, False)
+                else:
+                    mask = pa.repeat(False, n)
+                ok = _ok_mask(col)
+                if ok is not None:
+                    mask = pc.and_(mask, ok)
+                passing = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+                if col.err is not None and col.err.null_count < n:
+                    for i, msg in enumerate(col.err.to_pylist()):
+                        if msg is not None:
+                            filter_err[i] = msg
+            except NeedJq as e:
+                self.runtime_fallbacks["filter"] = str(e)
+                f_ast = None
+        jq_done = False
+        if spec.filter is not None and f_ast is None:
+            outs = self._run_jq(batch, object_key, tuple(jq_ids), True)
+            keep = []
+            jq_vals: list[list] = [[] for _ in jq_ids]
+            for i, o in enumerate(outs):
+                if isinstance(o, RecordFailure):
+                    failures[i] = o.message
+                    continue
+                flt = o[0]
+                if _is_error(flt):
+                    filter_err[i] = _text(flt[ERROR_KEY])
+                elif flt is True:
+                    keep.append(i)
+                    for k, v in enumerate(o[1:]):
+                        jq_vals[k].append(v)
+            passing = np.array(keep, dtype=np.int64)
+            for k, sid in enumerate(jq_ids):
+                values[sid] = jq_vals[k]
+            jq_done = True
+        if passing is None:
+            sub = batch
+            rows = range(n)
+        else:
+            rows = passing.tolist()
+            sub = batch if len(rows) == n else batch.take(pa.array(passing, pa.int64()))
+        late: list[int] = []
+        if len(rows):
+            ev = Evaluator(sub, object_key, hidden=PROVENANCE)
+            for sid in range(nslots):
+                ast = s_asts[sid]
+                if ast is None:
+                    continue
+                try:
+                    values[sid], errs[sid] = to_python(ev.run(ast), ERROR_KEY)
+                except NeedJq as e:
+                    self.runtime_fallbacks[self.wheres[sid]] = str(e)
+                    late.append(sid)
+            todo = tuple(late) if jq_done else tuple(jq_ids + late)
+            if todo:
+                outs = self._run_jq(sub, object_key, tuple(sorted(todo)), False)
+                cols: list[list] = [[] for _ in todo]
+                order = sorted(todo)
+                for j, o in enumerate(outs):
+                    if isinstance(o, RecordFailure):
+                        failures[rows[j]] = o.message
+                        o = [True] + [None] * len(order)
+                    for k in range(len(order)):
+                        cols[k].append(o[k + 1])
+                for k, sid in enumerate(order):
+                    values[sid] = cols[k]
+        else:
+            for sid in range(nslots):
+                values[sid] = []
+        self._assemble(rows, values, errs, lines, filter_err, failures, out)
+        out.filtered_out += n - len(rows) - len(filter_err) - len([f for f in failures if f not in set(rows)])
+
+    def _assemble(self, rows, values, errs, lines, filter_err, failures, out) -> None:
+        m = self.m
+        nslots = len(values)
+        clean = not filter_err and not failures and not any(
+            any(_is_error(v) for v in col) for col, e in zip(values, errs) if e)
+        gc_was = gc.isenabled()
+        gc.disable()
+        try:
+            if clean and m.spec.items is None:
+                out.results.extend(self._fast(rows, values, lines))
+                return
+            extra = sorted(set(filter_err) | (set(failures) - set(rows)))
+            pos = {r: j for j, r in enumerate(rows)}
+            for r in sorted(set(rows) | set(extra)):
+                line = lines[r]
+                if r in failures:
+                    out.results.append(m._fail(line, f"jq error: {failures[r]}"))
+                    continue
+                if r in filter_err:
+                    out.results.append(m._fail(line, f"jq error in filter: {filter_err[r]}"))
+                    continue
+                j = pos[r]
+                m._entity([True] + [values[s][j] for s in range(nslots)], line, out)
+        finally:
+            if gc_was:
+                gc.enable()
+
+    def _fast(self, rows, values, lines):
+        from ..compile import EntityResult, _fill, _Leaf
+
+        m = self.m
+        spec = m.spec
+        op, bp = spec.operation, spec.blueprint
+        ident_col = values[0]
+        plain = []  # (field, col)
+        props = []
+        leaves: dict = {}
+        for slot, col in zip(m.slots, values):
+            kind = slot.path[0]
+            if kind == "identifier":
+                continue
+            if kind == "properties":
+                props.append((slot.path[1], col))
+            elif kind == "relations":
+                leaves[slot.path] = col
+            else:
+                plain.append((kind, col))
+        if op != "create":
+            return [EntityResult(lines[r], op, bp, ident_col[j], {}) for j, r in enumerate(rows)]
+        simple_rel = []
+        complex_rel = []
+        for name, t in m.relation_templates.items():
+            if isinstance(t, _Leaf):
+                simple_rel.append((name, leaves[t.path]))
+            else:
+                complex_rel.append((name, t))
+        pnames = [p[0] for p in props]
+        pcols = [p[1] for p in props]
+        rnames = [r[0] for r in simple_rel]
+        rcols = [r[1] for r in simple_rel]
+        fnames = [p[0] for p in plain]
+        fcols = [p[1] for p in plain]
+        nrows = len(rows)
+        empty = [()] * nrows
+        prow = list(zip(*pcols)) if pcols else empty
+        rrow = list(zip(*rcols)) if rcols else empty
+        frow = list(zip(*fcols)) if fcols else empty
+        res = []
+        append = res.append
+        for j, r in enumerate(rows):
+            fields = dict(zip(fnames, frow[j])) if fnames else {}
+            fields["properties"] = dict(zip(pnames, prow[j]))
+            rel = dict(zip(rnames, rrow[j]))
+            for name, t in complex_rel:
+                rel[name] = _fill(t, {p: c[j] for p, c in leaves.items()})
+            fields["relations"] = rel
+            append(EntityResult(lines[r], op, bp, ident_col[j], fields))
+        return res
+
+
+def _ok_mask(col):
+    bad = None
+    if col.err is not None:
+        bad = pc.is_valid(col.err)
+    if col.emp is not None:
+        bad = col.emp if bad is None else pc.or_(bad, col.emp)
+    return None if bad is None else pc.invert(bad)
+
+
+def _is_error(v) -> bool:
+    return type(v) is dict and len(v) == 1 and ERROR_KEY in v
+
+
+def _text(msg) -> str:
+    return msg if isinstance(msg, str) else dumps(msg).decode()
+
+
+def _try_parse(expr: str | None):
+    if expr is None:
+        return None, None
+    try:
+        return parse(port_to_jq(expr)), None
+    except Unsupported as e:
+        return None, str(e)
+    except RecursionError:
+        return None, "expression nested too deeply"
