@@ -102,8 +102,10 @@ def is_folder_marker(key: str) -> bool:
 
 
 def matches(conn: S3ConnectionConfig, select: Select, key: str) -> bool:
-    """Whether a full key is part of the selection."""
-    if not key.startswith(conn.prefix) or is_folder_marker(key) or ".." in key.split("/"):
+    """Whether a full key is part of the selection. A listed key is literal: `in/../x` lies under
+    `in/` in S3 and is loaded like any other (staging names files by hash, never by key); only
+    keys written in the config may not hold `..`."""
+    if not key.startswith(conn.prefix) or is_folder_marker(key):
         return False
     if select.pattern is not None:
         return glob_to_regex(_relative(select.pattern)).match(key[len(conn.prefix) :]) is not None
