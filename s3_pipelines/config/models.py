@@ -179,6 +179,8 @@ class StreamConfig(_Model):
     on_error: Literal["skip_record", "skip_file", "fail"] = "skip_record"
     max_errors: int = Field(1000, ge=0)
     max_decompressed_bytes: int = Field(50 * 2**30, ge=1, description="stop an object (gzip bomb) past this")
+    max_line_bytes: int = Field(64 * 2**20, ge=8 * 2**20, description="a longer JSON Lines line is a bad "
+                                "record, read past in bounded memory (at least the 8 MiB parse chunk)")
     listing: Listing = Field(default_factory=Listing)
     partitioning: Partitioning = Field(default_factory=Partitioning)
     sensor: bool = Field(True, description="create a sensor watching the selection")

@@ -20,6 +20,7 @@ class ReadOptions:
     on_error: str = "skip_record"  # skip_record | skip_file | fail
     max_errors: int = 1000
     max_decompressed_bytes: int = 50 * 2**30
+    max_line_bytes: int = 64 * 2**20  # a longer JSON line is a bad record, read past without holding it
     batch_rows: int = 65536  # upper bound of rows per output batch
 
     @classmethod
@@ -33,6 +34,7 @@ class ReadOptions:
             on_error=stream.on_error,
             max_errors=stream.max_errors,
             max_decompressed_bytes=stream.max_decompressed_bytes,
+            max_line_bytes=stream.max_line_bytes,
         )
 
 

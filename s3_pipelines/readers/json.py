@@ -68,6 +68,11 @@ def read_json(reader: ChunkReader, key: str, policy: Policy, opts: ReadOptions) 
         reason = f"not valid JSON: {_first_line(e)}"
         policy.bad(where, reason)
         raise ObjectError(key, f"{reason}; the rest of the document cannot be read", where) from None
+    except RecursionError:
+        where = max(ordinal, 1)
+        reason = "JSON nested too deeply to read"
+        policy.bad(where, reason)
+        raise ObjectError(key, f"{reason}; the rest of the document cannot be read", where) from None
     if batch:
         yield _piece(batch, rows)
 

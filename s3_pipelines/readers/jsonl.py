@@ -30,9 +30,17 @@ _LONG_DIGITS = re.compile(rb"\d{19}")  # an integer that may not fit int64
 _INT64_LIMIT = 2.0**63
 
 
-def line_chunks(reader: ChunkReader) -> Iterator[bytes]:
+class LongLine:
+    """In place of a line longer than the limit: it was read past, never held whole."""
+
+    def __init__(self, size: int):
+        self.size = size
+
+
+def line_chunks(reader: ChunkReader, max_line_bytes: int | None = None) -> Iterator[bytes | LongLine]:
     """Chunks of whole lines (the last may lack its newline) of about CHUNK_BYTES each; a line
-    longer than that is one chunk of its own."""
+    longer than that is one chunk of its own, and a line longer than `max_line_bytes` becomes a
+    LongLine (memory stays bounded by the limit, whatever the line's length)."""
     rest, first, eof = b"", True, False
     want = CHUNK_BYTES
     while not eof:
@@ -59,6 +67,21 @@ def line_chunks(reader: ChunkReader) -> Iterator[bytes]:
             yield data[pos:cut]
             pos = cut
         rest = data[pos:] if pos else data
+        if max_line_bytes and len(rest) > max_line_bytes and b"\n" not in rest:
+            size, rest = len(rest), b""  # drop what we hold of it and read on to its end
+            while True:
+                piece = reader.next_piece()
+                if not piece:
+                    eof = True
+                    break
+                nl = piece.find(b"\n")
+                if nl >= 0:
+                    size, rest = size + nl + 1, piece[nl + 1 :]
+                    break
+                size += len(piece)
+            yield LongLine(size)
+            want = CHUNK_BYTES
+            continue
         want = CHUNK_BYTES if pos else len(rest) + 1  # a long line without its end yet: read on
     if rest:
         yield rest
@@ -153,7 +176,13 @@ def _json_reason(line: bytes, err: Exception) -> str:
 def read_jsonl(reader: ChunkReader, key: str, policy: Policy, opts: ReadOptions) -> Iterator[Piece]:
     arrow = ArrowJson()
     line0, row0 = 0, 0  # lines and records before the current chunk
-    for chunk in line_chunks(reader):
+    limit = opts.max_line_bytes
+    for chunk in line_chunks(reader, limit):
+        if isinstance(chunk, LongLine) or (len(chunk) > limit and chunk.count(b"\n") <= 1):
+            size = chunk.size if isinstance(chunk, LongLine) else len(chunk)
+            line0, row0 = line0 + 1, row0 + 1
+            policy.bad(line0, f"line of {size} bytes is longer than max_line_bytes ({limit})")
+            continue
         n_lines = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
         piece, n_records = _fast(chunk, n_lines, line0, row0, arrow) or _slow(chunk, line0, row0, arrow, policy)
         line0 += n_lines
@@ -178,9 +207,14 @@ def _nonblank_lines(chunk: bytes, n_lines: int) -> np.ndarray:
 
 def _fast(chunk: bytes, n_lines: int, line0: int, row0: int, arrow: ArrowJson) -> tuple[Piece, int] | None:
     """The whole chunk through pyarrow; None when anything is off (the slow path decides)."""
+    if not chunk.isascii():  # pyarrow lets some invalid UTF-8 through into string columns
+        try:
+            chunk.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
     try:
         table = arrow.parse(chunk)
-    except (pa.ArrowException, UnicodeDecodeError, ValueError):
+    except (pa.ArrowException, UnicodeDecodeError, ValueError, RecursionError):
         return None
     good = _nonblank_lines(chunk, n_lines)
     # one object per non-blank line, else some line holds two objects / one spans lines
@@ -210,8 +244,10 @@ def _slow(chunk: bytes, line0: int, row0: int, arrow: ArrowJson, policy: Policy)
         try:
             obj = orjson.loads(text)
         except orjson.JSONDecodeError as e:
-            policy.bad(line_no, _json_reason(text, e))
-            continue
+            obj = _with_nan(text)
+            if obj is None:
+                policy.bad(line_no, _json_reason(text, e))
+                continue
         if not isinstance(obj, dict):
             policy.bad(line_no, f"not a JSON object (a JSON {_kind(obj)})")
             continue
@@ -229,12 +265,22 @@ def _slow(chunk: bytes, line0: int, row0: int, arrow: ArrowJson, policy: Policy)
             table = arrow.parse(b"\n".join(good_text))
             if table.num_rows != len(good_text):
                 table = None
-        except (pa.ArrowException, UnicodeDecodeError, ValueError):
+        except (pa.ArrowException, UnicodeDecodeError, ValueError, RecursionError):
             table = None
     if table is None:
         table, json_cols = table_from_records(good_objs)
     piece = Piece(table, np.array(rows, dtype=np.int64), np.array(line_nos, dtype=np.int64), json_text=json_cols)
     return piece, n_records
+
+
+def _with_nan(text: bytes):
+    """A line with NaN / Infinity literals, which pyarrow's fast path reads as doubles; else None."""
+    if b"NaN" not in text and b"Infinity" not in text:
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _kind(obj) -> str:
