@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from . import listing, partitions, selection
 from .config.models import StreamConfig
+from .connections.s3 import S3AccessError
 from .ledger import Ledger
 from .objects import BadRecordError, ObjectChangedError, ObjectError, S3Object
 from .readers import BadRecord, ReadOptions, read_batches
@@ -139,6 +140,13 @@ def load_object(client, name: str, stream: StreamConfig, obj: S3Object, partitio
         ledger.add_bad_records(name, obj, [(b.line, b.reason) for b in bad] or [(e.line, e.reason)], run_id)
         ledger.finish(name, obj, status=status, bad_rows=len(bad), error=str(e), run_id=run_id)
         return ObjectResult(obj, status, bad_rows=len(bad), error=str(e))
+    except S3AccessError:
+        raise  # credentials, bucket, network: not this object's fault; it goes back to pending
+    except Exception as e:  # a reader defect on odd input stops this object only, never its neighbours
+        error = f"{obj.key}: unexpected {type(e).__name__} while reading: {str(e)[:500]}"
+        ledger.add_bad_records(name, obj, [(b.line, b.reason) for b in bad] + [(None, error)], run_id)
+        ledger.finish(name, obj, status="failed", bad_rows=len(bad), error=error, run_id=run_id)
+        return ObjectResult(obj, "failed", bad_rows=len(bad), error=error)
     if bad:
         ledger.add_bad_records(name, obj, [(b.line, b.reason) for b in bad], run_id)
     replaced = ledger.finish(name, obj, status="loaded", rows=staged.rows, bad_rows=len(bad),
