@@ -62,7 +62,7 @@ def cmd_test_mapping(args) -> int:
     from .mapping.try_mapping import render, test_mapping
 
     result = test_mapping(load_config(args.config), args.mapping, file=args.file, latest=args.latest,
-                          object_key=args.object_key)
+                          object_key=args.object_key, explain=args.explain)
     print(render(result, args.format))
     return 0
 
@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--file", metavar="PATH", help="a local file, read as the mapping's stream reads objects")
     src.add_argument("--latest", action="store_true", help="the newest object of the mapping's stream in S3")
     p.add_argument("--object-key", metavar="KEY", help="the key the records come from (_PORT_SOURCE_OBJECT_KEY)")
+    p.add_argument("--explain", action="store_true",
+                   help="also say, per jq expression, whether it runs compiled (vectorized over Arrow) or in jq, and why")
     p.add_argument("--format", choices=["json", "text"], default="text")
     _config_arg(p)
     p.set_defaults(fn=cmd_test_mapping)

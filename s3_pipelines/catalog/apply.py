@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from ..config.port_resolve import EntityConfig
 from ..ledger import Ledger
-from ..mapping import CompiledMapping, batch_records
+from ..mapping import CompiledMapping
 from ..objects import S3Object
 from ..staging import StagingStore
 from ..targets import SqlTarget
@@ -66,9 +66,8 @@ def apply_object(target: SqlTarget, ec: EntityConfig, mapping: CompiledMapping, 
         writer = CatalogWriter(tx, ec, spec, AuditContext(run_id, stream, partition, obj.key, obj.etag))
         done = ObjectApplied(obj, "applied", counts=writer.counts)
         for batch in batches:
-            records, lines = batch_records(batch)
-            out = mapping.map_records(records, obj.key, lines)
-            done.records += len(records)
+            out = mapping.map_batch(batch, obj.key)
+            done.records += batch.num_rows
             done.filtered_out += out.filtered_out
             writer.apply(out.results)
             writer.flush_audit()

@@ -12,14 +12,15 @@ from ..config.models import PipelinesConfig
 from ..config.port_resolve import entity_config
 from ..readers import BadRecord, LocalFileSource, ReadOptions, read_batches
 from .compile import EntityResult, compile_mapping
-from .records import batch_records
 
 FIELDS = ("blueprint", "identifier", "title", "icon", "team", "properties", "relations")
 
 
 def test_mapping(cfg: PipelinesConfig, name: str, *, file: str | None = None, latest: bool = False,
-                 object_key: str | None = None) -> dict:
-    """{"entities": [...], "filtered_out": N, "errors": [...]} for one object's records."""
+                 object_key: str | None = None, explain: bool = False) -> dict:
+    """{"entities": [...], "filtered_out": N, "errors": [...]} for one object's records; with
+    `explain`, also "explain": per expression, whether it runs compiled (vectorized over Arrow)
+    or in the jq engine, and why not compiled."""
     ec = entity_config(cfg)
     spec = ec.mapping(name)
     stream = cfg.streams[spec.stream]
@@ -37,15 +38,23 @@ def test_mapping(cfg: PipelinesConfig, name: str, *, file: str | None = None, la
     bad: list[BadRecord] = []
     out = {"entities": [], "filtered_out": 0, "errors": []}
     bp = ec.blueprint(spec.blueprint)
+    schema = None
     for batch in read_batches(source, provenance, ReadOptions.from_stream(stream), bad.append):
-        records, lines = batch_records(batch)
-        mapped = mapping.map_records(records, key, lines)
+        schema = schema or batch.schema
+        mapped = mapping.map_batch(batch, key)
         out["filtered_out"] += mapped.filtered_out
         for r in mapped.results:
             _result(r, bp, key, out)
     out["errors"] += [{"object_key": key, "line": b.line, "identifier": None, "message": f"unreadable record: {b.reason}"}
                       for b in bad]
     out["errors"].sort(key=lambda e: (e["line"] is None, e["line"] or 0))
+    if explain:
+        out["explain"] = [{"expression": d.where, "jq": d.expression, "engine": d.engine, "why": d.why}
+                          for d in mapping.explain(schema)]
+        for where, why in mapping.vector.runtime_fallbacks.items():
+            for d in out["explain"]:
+                if d["expression"] == where and d["engine"] == "compiled":
+                    d["engine"], d["why"] = "compiled, jq for some batches", why
     return out
 
 
@@ -102,4 +111,10 @@ def render(result: dict, fmt: str) -> str:
         lines.append(f"  {e['blueprint']} {e['identifier']}" + (f"  {e['title']}" if e.get("title") else ""))
     for e in result["errors"]:
         lines.append(f"  error: {e['object_key']} line {e['line']}: {e['message']}")
+    if "explain" in result:
+        lines.append("expressions:")
+        width = max((len(d["expression"]) for d in result["explain"]), default=0)
+        for d in result["explain"]:
+            why = f"  ({d['why']})" if d["why"] else ""
+            lines.append(f"  {d['expression'].ljust(width)}  {d['engine']:<8}  {d['jq']}{why}")
     return "\n".join(lines)

@@ -11,8 +11,7 @@ comparison, a float formatted by `tostring` in exponent form) raise `NeedJq` at 
 expression goes to the jq engine for that batch.
 
 Order of evaluation follows jq: a binary operator evaluates its right operand first (so its
-error wins), object construction and `and`/`or` go left to right, `//` ignores errors of its left
-side.
+error wins), object construction and `and`/`or` go left to right, and (jq 1.8) an error on the left of `//` propagates.
 """
 
 from __future__ import annotations
@@ -364,8 +363,12 @@ class Evaluator:
         if av.type != bv.type:
             raise Unsupported(f"`//` of {av.type} and {bv.type} columns")
         arr = pc.if_else(pick, av, bv)
-        err = None if b.err is None else pc.if_else(pick, pa.scalar(None, pa.string()), b.err)
-        emp = None if b.emp is None else pc.and_(pc.invert(pick), b.emp)
+        # jq 1.8: an error of the left side is not an alternative: it propagates
+        use_b = pc.invert(pick) if a.err is None else pc.and_(pc.invert(pick), pc.is_null(a.err))
+        err = None if b.err is None else pc.if_else(use_b, b.err, pa.scalar(None, pa.string()))
+        if a.err is not None:
+            err = a.err if err is None else pc.coalesce(a.err, err)
+        emp = None if b.emp is None else pc.and_(use_b, b.emp)
         return Col(kind, arr, err, emp)
 
     def _and(self, node, ctx):
@@ -442,7 +445,7 @@ class Evaluator:
     def _fn_tostring(self, c, args):
         n = _n(c)
         if c.kind == "string":
-            return c
+            return Col("string", pc.fill_null(c.arr, "null"), c.err, c.emp)
         if c.kind == "null":
             return Col("string", pa.repeat(pa.scalar("null"), n), c.err, c.emp)
         if c.kind == "boolean":
@@ -458,7 +461,7 @@ class Evaluator:
 
     def _fn_tonumber(self, c, args):
         if c.kind == "number":
-            return c
+            return Col("number", c.arr, _add_error(c, pc.is_null(c.arr), "null (null) cannot be parsed as a number"), c.emp)
         if c.kind == "string":
             return _tonumber_strings(c)
         if c.kind == "null":

@@ -255,7 +255,8 @@ class _Parser:
             if val == "$":
                 raise Unsupported("variables (`$name`)")
             if val == "@":
-                raise Unsupported("format strings (`@name`)")
+                nk, nv = self.peek()
+                raise Unsupported(f"format string @{nv}" if nk == "ident" else "format strings")
             raise Unsupported(f"unexpected {val!r}")
         if kind == "ident":
             if val in ("true", "false", "null"):
