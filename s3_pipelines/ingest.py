@@ -128,7 +128,7 @@ def load_object(client, name: str, stream: StreamConfig, obj: S3Object, partitio
     try:
         staged = staging.write(name, partition, obj, read_batches(S3ObjectSource(client, obj), obj, opts, bad.append))
     except ObjectChangedError as e:
-        ledger.finish(name, obj, status="changed", error=e.reason, run_id=run_id)
+        ledger.finish(name, obj, status="changed", error=str(e), run_id=run_id)
         newer = client.head(obj.key)
         if newer is not None and newer.etag != obj.etag:
             ledger.register(name, [newer], partition_of(stream))
