@@ -194,12 +194,23 @@ class Evaluator:
     """Evaluates ASTs over one batch: `.` is Port's input {"body": record + key, "headers": {},
     "queryParams": {}}; the body's fields are the batch's columns (provenance columns excluded)."""
 
-    def __init__(self, batch: pa.RecordBatch, object_key: str, hidden: tuple = ()):
+    def __init__(self, batch: pa.RecordBatch, object_key: str, hidden: tuple = (), rows: pa.Array | None = None):
         self.batch = batch
-        self.n = batch.num_rows
+        self.rows = rows  # evaluate these rows only (columns are taken as they are used)
+        self.n = batch.num_rows if rows is None else len(rows)
         self.key = object_key
         self.hidden = set(hidden)
         self._body: Col | None = None
+        self._cols: dict[int, pa.Array] = {}
+
+    def _column(self, i: int) -> pa.Array:
+        col = self._cols.get(i)
+        if col is None:
+            col = self.batch.column(i)
+            if self.rows is not None:
+                col = col.take(self.rows)
+            self._cols[i] = col
+        return col
 
     def run(self, node) -> Col:
         return self.ev(node, Col("root", None))
@@ -212,7 +223,7 @@ class Evaluator:
         idx = schema.get_field_index(name) if name not in self.hidden else -1
         if idx < 0:
             return Col("null", pa.nulls(self.n))
-        kind, arr = _norm(self.batch.column(idx), schema.field(idx))
+        kind, arr = _norm(self._column(idx), schema.field(idx))
         return Col(kind, arr)
 
     def _body_struct(self) -> Col:
@@ -222,10 +233,10 @@ class Evaluator:
             for i, f in enumerate(schema):
                 if f.name in self.hidden:
                     continue
-                _norm(self.batch.column(i), f)
+                _norm(self._column(i), f)
                 _check_nested(f)
                 names.append(f.name)
-                arrays.append(self.batch.column(i))
+                arrays.append(self._column(i))
             names.append("_PORT_SOURCE_OBJECT_KEY")
             arrays.append(pa.repeat(pa.scalar(self.key, pa.string()), self.n))
             self._body = Col("object", pa.StructArray.from_arrays(arrays, names=names))

@@ -60,6 +60,7 @@ class VectorPlan:
         self._schema_cache: dict = {}
         self._jq_cache: dict = {}
         self.runtime_fallbacks: dict[str, str] = {}  # where -> reason (last seen)
+        self._builder = None
 
     # --- static decisions ----------------------------------------------------------------------------
 
@@ -194,14 +195,14 @@ class VectorPlan:
                 values[sid] = jq_vals[k]
             jq_done = True
         if passing is None:
-            sub = batch
+            taken = None
             rows = range(n)
         else:
             rows = passing.tolist()
-            sub = batch if len(rows) == n else batch.take(pa.array(passing, pa.int64()))
+            taken = None if len(rows) == n else pa.array(passing, pa.int64())
         late: list[int] = []
         if len(rows):
-            ev = Evaluator(sub, object_key, hidden=PROVENANCE)
+            ev = Evaluator(batch, object_key, hidden=PROVENANCE, rows=taken)
             for sid in range(nslots):
                 ast = s_asts[sid]
                 if ast is None:
@@ -213,6 +214,7 @@ class VectorPlan:
                     late.append(sid)
             todo = tuple(late) if jq_done else tuple(jq_ids + late)
             if todo:
+                sub = batch if taken is None else batch.take(taken)
                 outs = self._run_jq(sub, object_key, tuple(sorted(todo)), False)
                 cols: list[list] = [[] for _ in todo]
                 order = sorted(todo)
@@ -258,56 +260,46 @@ class VectorPlan:
                 gc.enable()
 
     def _fast(self, rows, values, lines):
-        from ..compile import EntityResult, _fill, _Leaf
+        """EntityResults of rows without errors, built by a function generated for this mapping
+        (literal dicts instead of generic loops: this is most of the per-record cost)."""
+        if self._builder is None:
+            self._builder = _make_builder(self.m)
+        return self._builder(rows, lines, values)
 
-        m = self.m
-        spec = m.spec
-        op, bp = spec.operation, spec.blueprint
-        ident_col = values[0]
-        plain = []  # (field, col)
-        props = []
-        leaves: dict = {}
-        for slot, col in zip(m.slots, values):
-            kind = slot.path[0]
-            if kind == "identifier":
-                continue
-            if kind == "properties":
-                props.append((slot.path[1], col))
-            elif kind == "relations":
-                leaves[slot.path] = col
-            else:
-                plain.append((kind, col))
-        if op != "create":
-            return [EntityResult(lines[r], op, bp, ident_col[j], {}) for j, r in enumerate(rows)]
-        simple_rel = []
-        complex_rel = []
-        for name, t in m.relation_templates.items():
-            if isinstance(t, _Leaf):
-                simple_rel.append((name, leaves[t.path]))
-            else:
-                complex_rel.append((name, t))
-        pnames = [p[0] for p in props]
-        pcols = [p[1] for p in props]
-        rnames = [r[0] for r in simple_rel]
-        rcols = [r[1] for r in simple_rel]
-        fnames = [p[0] for p in plain]
-        fcols = [p[1] for p in plain]
-        nrows = len(rows)
-        empty = [()] * nrows
-        prow = list(zip(*pcols)) if pcols else empty
-        rrow = list(zip(*rcols)) if rcols else empty
-        frow = list(zip(*fcols)) if fcols else empty
-        res = []
-        append = res.append
-        for j, r in enumerate(rows):
-            fields = dict(zip(fnames, frow[j])) if fnames else {}
-            fields["properties"] = dict(zip(pnames, prow[j]))
-            rel = dict(zip(rnames, rrow[j]))
-            for name, t in complex_rel:
-                rel[name] = _fill(t, {p: c[j] for p, c in leaves.items()})
-            fields["relations"] = rel
-            append(EntityResult(lines[r], op, bp, ident_col[j], fields))
-        return res
+
+def _make_builder(m):
+    """`build(rows, lines, values) -> [EntityResult]` with the mapping's shape written out."""
+    from ..compile import EntityResult, _Leaf
+
+    spec = m.spec
+    leaf_of = {}
+    for sid, slot in enumerate(m.slots):
+        leaf_of[slot.path] = f"v{sid}[j]"
+
+    def render(t):
+        if isinstance(t, _Leaf):
+            return leaf_of[t.path]
+        if isinstance(t, dict):
+            return "{" + ", ".join(f"{k!r}: {render(v)}" for k, v in t.items()) + "}"
+        if isinstance(t, list):
+            return "[" + ", ".join(render(v) for v in t) + "]"
+        return repr(t)
+
+    parts = []
+    if spec.operation == "create":
+        for sid, slot in enumerate(m.slots):
+            if slot.path[0] in ("title", "icon", "team"):
+                parts.append(f"{slot.path[0]!r}: v{sid}[j]")
+        props = [f"{slot.path[1]!r}: v{sid}[j]" for sid, slot in enumerate(m.slots) if slot.path[0] == "properties"]
+        parts.append("'properties': {" + ", ".join(props) + "}")
+        rels = [f"{name!r}: {render(t)}" for name, t in m.relation_templates.items()]
+        parts.append("'relations': {" + ", ".join(rels) + "}")
+    unpack = "".join(f"    v{sid} = values[{sid}]\n" for sid in range(len(m.slots)))
+    code = (f"def build(rows, lines, values):\n{unpack}"
+            f"    return [ER(lines[r], OP, BP, v0[j], {{{', '.join(parts)}}}) for j, r in enumerate(rows)]\n")
+    scope = {"ER": EntityResult, "OP": spec.operation, "BP": spec.blueprint}
+    exec(compile(code, f"<mapping {spec.name} builder>", "exec"), scope)  # noqa: S102 - names are repr()'d
+    return scope["build"]
 
 
 def _ok_mask(col):
