@@ -28,10 +28,12 @@ def cmd_schema(args) -> int:
 def cmd_run(args) -> int:
     from .catalog.summary import print_entity_summary
     from .runner import print_summary, run_pending
+    from .tables.summary import print_table_summary
 
     cfg = load_config(args.config)
     ok = print_summary(run_pending(cfg, args.select))
     print_entity_summary(cfg)  # entity counts and audit failures: reported, not fatal
+    print_table_summary(cfg)
     return 0 if ok else 1
 
 

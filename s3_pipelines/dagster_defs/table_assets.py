@@ -2,8 +2,7 @@
 like them. A materialization is one load of the partition (s3_pipelines.tables.load), reading the
 staged Parquet of the partition's objects; its metadata is Polaris' job report."""
 
-from __future__ import annotations
-
+# no `from __future__ import annotations`: Dagster reads the `context` annotation at definition time
 import dagster as dg
 
 from ..config.models import PipelinesConfig

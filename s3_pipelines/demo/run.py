@@ -13,7 +13,9 @@ import boto3
 
 from ..config import load_config
 from ..local_s3 import MotoServer
-from ..runner import run_pending
+from ..catalog.summary import print_entity_summary
+from ..runner import print_summary, run_pending
+from ..tables.summary import print_table_summary
 from .sample_data import demo_objects
 
 TEMPLATE = Path(__file__).with_name("pipelines.yaml")
@@ -47,14 +49,9 @@ def run_demo(workdir: str = ".s3_pipelines/demo", dev: bool = False) -> int:
         print(f"demo config: {config}")
         cfg = load_config(config)
         outcomes = run_pending(cfg)
-        print()
-        print(f"{'stream':<16} {'objects':>8} {'rows':>8} {'bad rows':>9}  status")
-        for o in outcomes:
-            print(f"{o.stream:<16} {o.objects:>8} {o.rows:>8} {o.bad_rows:>9}  {'ok' if o.ok else 'FAILED'}")
-        for o in outcomes:
-            for e in o.errors:
-                print(f"error: {o.stream}: {e}", file=sys.stderr)
-        ok = all(o.ok for o in outcomes) and all(o.objects for o in outcomes)
+        ok = print_summary(outcomes) and all(o.objects for o in outcomes)
+        print_entity_summary(cfg)  # entities per blueprint and the audit failures
+        print_table_summary(cfg)
         print(f"\nstaged Parquet under {cfg.resolve(cfg.state.staging.path)}; ledger {cfg.ledger_path()}")
         if dev:
             print("starting `dagster dev` on the demo (Ctrl-C stops it and the S3 server)")

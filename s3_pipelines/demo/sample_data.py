@@ -43,7 +43,9 @@ def slack_users(n: int, rng: random.Random) -> list[dict]:
             "tz": rng.choice(["Europe/Berlin", "America/New_York", "Asia/Tokyo"]),
             "is_admin": i % 10 == 0, "is_bot": i % 17 == 0, "deleted": i % 23 == 0,
             "is_restricted": False, "is_primary_owner": i == 0, "is_app_user": False,
-            "profile": {"email": f"{name}@example.com", "title": rng.choice(["eng", "sales", "ops"])},
+            # one malformed email: the catalog refuses that entity and audits why
+            "profile": {"email": f"{name} at example.com" if i == 42 else f"{name}@example.com",
+                        "title": rng.choice(["eng", "sales", "ops"])},
             "updated": 1_700_000_000 + i,
         })
     return out
