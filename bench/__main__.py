@@ -1,21 +1,44 @@
-"""`python -m bench [sensor|memory ...] [--quick]` — runs the benchmarks and prints their tables."""
+"""`python -m bench [sensor|memory|mapping|e2e|e2e-memory ...] [--quick]` — runs the benchmarks and
+prints their tables."""
 
 from __future__ import annotations
 
 import argparse
+import os
 
 from . import ingest_memory, sensor_tick
+
+ALL = ["sensor", "memory", "mapping", "e2e", "e2e-memory"]
 
 
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench")
-    p.add_argument("which", nargs="*", default=["sensor", "memory"], choices=["sensor", "memory"])
+    p.add_argument("which", nargs="*", default=ALL, choices=ALL)
     p.add_argument("--quick", action="store_true", help="smaller inputs, fewer repeats (a smoke run)")
     args = p.parse_args()
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")  # dlt (bench extra) makes no outbound calls
     if "sensor" in args.which:
         sensor_tick.run(objects=10_000 if args.quick else 100_000, repeats=2 if args.quick else 5)
     if "memory" in args.which:
         ingest_memory.run(sizes_mb=(10, 100) if args.quick else (100, 1000), repeats=1 if args.quick else 3)
+    if "mapping" in args.which:
+        from . import mapping
+
+        if args.quick:
+            mapping.run(records=100_000, jq_records=10_000, port_records=2_000, repeats=2)
+        else:
+            mapping.run()
+    if "e2e" in args.which:
+        from . import end_to_end
+
+        if args.quick:
+            end_to_end.run(records=50_000, repeats=1)
+        else:
+            end_to_end.run()
+    if "e2e-memory" in args.which:
+        from . import end_to_end
+
+        end_to_end.run_memory(sizes_mb=(10, 100) if args.quick else (100, 1000), repeats=1)
 
 
 if __name__ == "__main__":

@@ -86,3 +86,45 @@ def run(records: int = 1_000_000, repeats: int = 3, dlt_repeats: int = 1) -> dic
 
 if __name__ == "__main__":
     run()
+
+
+def run_memory(sizes_mb=(100, 1000), repeats: int = 1) -> dict:
+    """Peak RSS of the whole path (GET -> staging -> mapping -> catalog) for objects of two sizes
+    (uncompressed); the smaller is the baseline. Streaming in bounded batches means the ratio
+    stays near 1 (goal: under 1.3)."""
+    per_record = sum(len(t) for t in _sample_lines()) / 10_000
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp, MotoServer() as server:
+        s3 = boto3.client("s3", endpoint_url=server.endpoint_url, region_name="us-east-1",
+                          aws_access_key_id="bench", aws_secret_access_key="bench")
+        s3.create_bucket(Bucket=BUCKET)
+        for mb in sizes_mb:
+            n = int(mb * 1_000_000 / per_record)
+            key = f"data/bench/{mb}mb.jsonl.gz"
+            path = Path(tmp) / f"{mb}mb.jsonl.gz"
+            t = time.perf_counter()
+            size = write_records_gz(path, n)
+            s3.upload_file(str(path), BUCKET, key)
+            path.unlink()
+            print(f"{key}: {n:,} records, {size / 1e6:.0f} MB gzip (made and uploaded in {time.perf_counter() - t:.0f}s)")
+            runs = []
+            for i in range(repeats):
+                r = child("ours", server.endpoint_url, key, Path(tmp) / f"m{mb}-{i}", timeout=3600)
+                print(f"  run {i + 1}: {r['seconds']:.0f}s, peak RSS {r['peak_rss_mb']:.0f} MB")
+                runs.append(r)
+            results[mb] = (n, runs)
+    base = median([r["peak_rss_mb"] for r in results[sizes_mb[0]][1]])
+    rows = []
+    for mb, (n, runs) in results.items():
+        peak = median([r["peak_rss_mb"] for r in runs])
+        secs = median([r["seconds"] for r in runs])
+        rows.append([f"{mb} MB", f"{n:,}", f"{runs[0]['entities']:,}", f"{secs:.0f}", f"{peak:.0f}", f"{peak / base:.2f}"])
+    print_table(f"Peak RSS, end to end (GET -> staging -> mapping -> DuckDB catalog), median of {repeats}, fresh process each",
+                ["uncompressed", "records", "entities", "seconds", "peak RSS MB", f"RSS vs {sizes_mb[0]} MB"], rows)
+    return results
+
+
+def _sample_lines():
+    from .mapping import record_lines
+
+    return list(record_lines(10_000, seed=7))
