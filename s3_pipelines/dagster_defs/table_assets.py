@@ -43,7 +43,7 @@ def _table_asset(cfg: PipelinesConfig, name: str) -> dg.AssetsDefinition:
         sql = getattr(context.resources, target).get_target()
         try:
             report = load_partition(name, table, plan, sql, state.ledger(), state.staging(context.resources),
-                                    stream, context.partition_key, context.run_id, log=context.log.info)
+                                    stream, context.partition_key, context.run.run_id, log=context.log.info)
         except TooManyParseExceptions as e:
             raise dg.Failure(description=str(e), metadata=report_metadata(e.report)) from None
         except TableSchemaError as e:
