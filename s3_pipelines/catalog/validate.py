@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 from ..config.port import BlueprintConfig, PropertySpec
 from .formats import format_problem
@@ -34,7 +35,12 @@ def json_type(v) -> str:
     return "object"
 
 
+_IDENTIFIER_FAST = re.compile(r"[A-Za-z0-9@_.+:\\/=-]{1,%d}" % IDENTIFIER_MAX)
+
+
 def identifier_problem(v, what: str = "identifier") -> str | None:
+    if type(v) is str and _IDENTIFIER_FAST.fullmatch(v):  # the common case, decided without the loop below
+        return None
     if not isinstance(v, str):
         hint = " (add `| tostring` to the mapping)" if isinstance(v, (int, float)) and not isinstance(v, bool) else ""
         return f"{what} must be a string, got {json_type(v)} {show(v)}{hint}"
@@ -53,8 +59,27 @@ def _same(a, b) -> bool:
     return json_type(a) == json_type(b) and a == b
 
 
+_MEMO: dict = {}  # (id(spec), type, value) -> (spec, problem): scalars repeat across records
+_MEMO_MAX = 200_000
+
+
 def value_problem(spec: PropertySpec | dict, v) -> str | None:
     """Why `v` does not fit a property (or array item) spec, or None."""
+    t = type(v)
+    if t is str or t is int or t is float or t is bool:
+        key = (id(spec), t, v)
+        hit = _MEMO.get(key)
+        if hit is not None and hit[0] is spec:  # the entry holds the spec, so its id is not reused
+            return hit[1]
+        why = _value_problem(spec, v)
+        if len(_MEMO) >= _MEMO_MAX:
+            _MEMO.clear()
+        _MEMO[key] = (spec, why)
+        return why
+    return _value_problem(spec, v)
+
+
+def _value_problem(spec: PropertySpec | dict, v) -> str | None:
     get = spec.get if isinstance(spec, dict) else lambda k, d=None: getattr(spec, k, d)
     want = get("type")
     got = json_type(v)
