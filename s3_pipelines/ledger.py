@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS bad_records (
 );
 CREATE INDEX IF NOT EXISTS bad_by_object ON bad_records (stream, bucket, key, etag);
 CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS partition_runs (
+    stream TEXT NOT NULL, partition_key TEXT NOT NULL, run_id TEXT NOT NULL, started_at TEXT NOT NULL,
+    PRIMARY KEY (stream, partition_key)
+);
 """
 
 TERMINAL = ("loaded", "skipped", "failed", "superseded", "changed")
@@ -235,6 +239,32 @@ class Ledger:
             return [r[0] for r in db.execute(
                 "SELECT DISTINCT partition_key FROM objects WHERE stream=? AND status='pending'"
                 " AND discovered_at < ? ORDER BY 1", (stream, cutoff))]
+
+    # --- partition runs that have not finished well ---------------------------------------------
+    # A run opens its partition when it starts loading and closes it once the whole run (records
+    # and everything downstream) succeeded. An open partition whose run is over (crashed, killed,
+    # failed) needs another run, even with no pending object left: its objects may be loaded but
+    # not yet applied to the catalog or tables.
+
+    def open_partition_run(self, stream: str, partition_key: str, run_id: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO partition_runs VALUES (?,?,?,?) ON CONFLICT(stream, partition_key) DO UPDATE"
+                " SET run_id=excluded.run_id, started_at=excluded.started_at",
+                (stream, partition_key, run_id, _now()),
+            )
+
+    def close_partition_run(self, stream: str, partition_key: str, run_id: str) -> None:
+        """Only the run that opened it last closes it (a later run may have reopened it)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM partition_runs WHERE stream=? AND partition_key=? AND run_id=?",
+                       (stream, partition_key, run_id))
+
+    def open_partition_runs(self, stream: str) -> dict[str, str]:
+        """partition -> the run that opened it, for the partitions not closed yet."""
+        with self._connect() as db:
+            return {r[0]: r[1] for r in db.execute(
+                "SELECT partition_key, run_id FROM partition_runs WHERE stream=? ORDER BY 1", (stream,))}
 
     # --- cursors of discovery outside sensors (the `run` command) -----------------------------
 

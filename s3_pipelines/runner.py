@@ -16,7 +16,7 @@ from .config.models import PipelinesConfig
 from .connections.s3 import S3AccessError, S3Client
 from .dagster_defs import build_definitions
 from .dagster_defs.factory import stream_job_name
-from .dagster_defs.stream_assets import DISCOVERED_TAG, records_key
+from .dagster_defs.stream_assets import DISCOVERED_TAG, PROCESS_TAG, process_identity, records_key, run_is_over
 from .ledger import Ledger
 
 DAGSTER_YAML = Path(__file__).with_name("dagster.yaml")
@@ -77,7 +77,9 @@ def _run_stream(cfg, defs, instance, ledger: Ledger, name: str, log) -> StreamOu
         return out
     out.discovered = len(new)
     out.errors += [f"selected object {uri} does not exist" for uri in found.missing]
-    out.partitions = ledger.pending_partitions(name)
+    # pending objects, and partitions whose last run died or failed before finishing everything
+    unfinished = [p for p, run_id in ledger.open_partition_runs(name).items() if run_is_over(instance, run_id)]
+    out.partitions = sorted(set(ledger.pending_partitions(name)) | set(unfinished))
     log(f"{name}: {len(new)} new object version(s), {requests} list request(s); "
         f"partitions to load: {', '.join(out.partitions) or 'none'}")
     job = defs.resolve_job_def(stream_job_name(name))
@@ -86,8 +88,10 @@ def _run_stream(cfg, defs, instance, ledger: Ledger, name: str, log) -> StreamOu
             partition_key=partition, instance=instance, raise_on_error=False,
             # the per-object INFO lines, not Dagster's DEBUG event stream (all of it is in the run's logs)
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-            tags={DISCOVERED_TAG: "1", "s3_pipelines/trigger": "cli"},
+            tags={DISCOVERED_TAG: "1", "s3_pipelines/trigger": "cli", PROCESS_TAG: process_identity()},
         )
+        if result.success:
+            ledger.close_partition_run(name, partition, result.run_id)
         for event in result.get_asset_materialization_events():
             mat = event.event_specific_data.materialization
             if mat.asset_key != records_key(name):

@@ -10,7 +10,7 @@ import dagster as dg
 
 from .. import ingest
 from ..config.models import StreamConfig
-from .stream_assets import DISCOVERED_TAG, STATE
+from .stream_assets import DISCOVERED_TAG, STATE, run_is_over
 
 
 RETRY_PENDING_AFTER = dt.timedelta(minutes=10)
@@ -43,7 +43,15 @@ def stream_sensor(name: str, stream: StreamConfig, job) -> dg.SensorDefinition:
         # objects left pending (a run failed before claiming them) are asked for again, at most
         # once per retry window per partition
         window = int(time.time() // RETRY_PENDING_AFTER.total_seconds())
-        for partition in ledger.stale_pending_partitions(name, RETRY_PENDING_AFTER):
+        retry = set(ledger.stale_pending_partitions(name, RETRY_PENDING_AFTER))
+        # partitions whose last run ended without succeeding (crashed, killed, failed downstream)
+        for partition, run_id in ledger.open_partition_runs(name).items():
+            run = context.instance.get_run_by_id(run_id)
+            if run is not None and run.status == dg.DagsterRunStatus.SUCCESS:
+                ledger.close_partition_run(name, partition, run_id)
+            elif run_is_over(context.instance, run_id):
+                retry.add(partition)
+        for partition in sorted(retry):
             if partition not in by_partition:
                 runs.append(dg.RunRequest(partition_key=partition, run_key=f"{name}:{partition}:retry:{window}",
                                           tags={DISCOVERED_TAG: "1"}))

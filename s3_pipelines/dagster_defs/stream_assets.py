@@ -3,6 +3,8 @@ parsed, typed records staged as Parquet), with an asset check on parse errors.""
 
 
 import json
+import os
+import socket
 
 import dagster as dg
 import pyarrow as pa
@@ -13,6 +15,7 @@ from .metadata import ledger_table, preview_table
 from .partitions import partitions_def_for
 
 DISCOVERED_TAG = "s3_pipelines/discovered"  # set by sensors and `s3-pipelines run`: the ledger already holds the objects
+PROCESS_TAG = "s3_pipelines/process"  # host:pid:start of the process running a run in-process (`s3-pipelines run`)
 STATE = "s3_pipelines_state"
 
 
@@ -24,12 +27,53 @@ def records_key(name: str) -> dg.AssetKey:
     return dg.AssetKey([name, "records"])
 
 
-def _is_stale(instance):
-    def check(run_id: str) -> bool:
-        run = instance.get_run_by_id(run_id) if run_id else None
-        return run is None or run.is_finished
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat from the state on (None when there is no such process or no /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
 
-    return check
+
+def process_identity() -> str:
+    stat = _proc_stat(os.getpid())
+    return f"{socket.gethostname()}:{os.getpid()}:{stat[19] if stat else ''}"
+
+
+def process_gone(identity: str) -> bool:
+    """True when the process named by `process_identity()` on this host has ended (killed, crashed);
+    False when it runs or when this host cannot tell (another host)."""
+    host, pid, start = identity.rsplit(":", 2)
+    if host != socket.gethostname():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass
+    stat = _proc_stat(int(pid))
+    if stat is None:
+        return False
+    return stat[0] == "Z" or bool(start and stat[19] != start)  # a zombie, or the pid was reused
+
+
+def run_is_over(instance, run_id: str | None) -> bool:
+    """The run ended: finished in Dagster, unknown, or its process is gone. A run whose process
+    was killed stays STARTED in Dagster forever; it is reported failed here, so the UI agrees."""
+    run = instance.get_run_by_id(run_id) if run_id else None
+    if run is None or run.is_finished:
+        return True
+    identity = run.tags.get(PROCESS_TAG)
+    if identity and process_gone(identity):
+        instance.report_run_failed(run, message=f"the process running it ({identity}) is gone: killed or crashed")
+        return True
+    return False
+
+
+def _is_stale(instance):
+    return lambda run_id: run_is_over(instance, run_id)
 
 
 def stream_assets(name: str, stream: StreamConfig) -> list[dg.AssetsDefinition]:
@@ -76,6 +120,8 @@ def stream_assets(name: str, stream: StreamConfig) -> list[dg.AssetsDefinition]:
         state = getattr(context.resources, STATE)
         ledger, staging = state.ledger(), state.staging(context.resources)
         partition = context.partition_key
+        # open until the whole run succeeded: a run that dies after this leaves its partition to redo
+        ledger.open_partition_run(name, partition, context.run.run_id)
         report = ingest.load_partition(
             client, name, stream, partition, staging, ledger, context.run.run_id,
             retry_failed=context.run.tags.get(DISCOVERED_TAG) != "1",
