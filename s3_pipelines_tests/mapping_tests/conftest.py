@@ -106,7 +106,26 @@ class CatalogPipeline:
         return {"S3_PIPELINES_CONFIG": str(self.config), "DAGSTER_HOME": str(home)}
 
 
-def write_config(p: CatalogPipeline, catalog: str, extra: str = BLUEPRINTS_AND_MAPPINGS) -> None:
+USERS_STREAMS = f"""
+  users:
+    connection: lake
+    select: {{prefixes: ["data/{HOOK}/users/"]}}
+    format: jsonl
+    envelope: airbyte
+    listing: {{mode: start_after}}
+    sensor: false
+  departures:
+    connection: lake
+    select: {{prefixes: ["data/{HOOK}/departures/"]}}
+    format: jsonl
+    sensor: false
+"""
+
+
+def write_config(p: CatalogPipeline, catalog: str, extra: str = BLUEPRINTS_AND_MAPPINGS,
+                 streams: str = USERS_STREAMS) -> None:
+    """The pipelines file: the bucket's connection, `catalog`, the `streams` section's body and
+    `extra` (blueprints, mappings, ...)."""
     p.config.write_text(textwrap.dedent(f"""
         connections:
           lake:
@@ -116,20 +135,7 @@ def write_config(p: CatalogPipeline, catalog: str, extra: str = BLUEPRINTS_AND_M
             region: us-east-1
             auth: {{mode: access_key_and_secret, aws_access_key_id: {{env: {KEY_ENV}}}, aws_secret_access_key: {{env: {SECRET_ENV}}}}}
           catalog: {catalog}
-        streams:
-          users:
-            connection: lake
-            select: {{prefixes: ["data/{HOOK}/users/"]}}
-            format: jsonl
-            envelope: airbyte
-            listing: {{mode: start_after}}
-            sensor: false
-          departures:
-            connection: lake
-            select: {{prefixes: ["data/{HOOK}/departures/"]}}
-            format: jsonl
-            sensor: false
-    """) + textwrap.dedent(extra))
+        streams:""") + streams + textwrap.dedent(extra))
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ command-line oracle computes from the same records, and each other."""
 
 from __future__ import annotations
 
-import textwrap
 import uuid
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from s3_pipelines.catalog import audit_rows, export_entities
 from s3_pipelines.targets import open_target
 
 from . import port_guide_data as data
-from .conftest import KEY_ENV, SECRET_ENV, CatalogPipeline
+from .conftest import CatalogPipeline, write_config
 from .jq_oracle import entity_writes, fold_creates, require_jq
 
 GUIDES_DIR = Path(__file__).resolve().parents[3] / "shared" / "port-guides"
@@ -25,25 +24,16 @@ EPOCH = 1_763_629_200
 
 def _config(p: CatalogPipeline, catalog: str) -> None:
     streams = "".join(f"""
-      {g}:
-        connection: lake
-        select: {{prefixes: ["data/hook_{g}/"]}}
-        format: jsonl
-        listing: {{mode: start_after}}
-        sensor: false""" for g in data.GUIDES)
+  {g}:
+    connection: lake
+    select: {{prefixes: ["data/hook_{g}/"]}}
+    format: jsonl
+    listing: {{mode: start_after}}
+    sensor: false""" for g in data.GUIDES)
     files = "".join(f"\n  - {GUIDES_DIR / g / 'blueprints.json'}" for g in data.GUIDES)
     mappings = "".join(f"\n  - {{port_mappings_file: {GUIDES_DIR / g / 'mappings.json'}, stream: {g}}}"
                        for g in data.GUIDES)
-    p.config.write_text(textwrap.dedent(f"""
-        connections:
-          lake:
-            type: s3
-            bucket: {p.bucket}
-            endpoint_url: {p.server.endpoint_url}
-            region: us-east-1
-            auth: {{mode: access_key_and_secret, aws_access_key_id: {{env: {KEY_ENV}}}, aws_secret_access_key: {{env: {SECRET_ENV}}}}}
-          catalog: {catalog}
-        streams:""") + textwrap.indent(textwrap.dedent(streams), "  ") + f"\nblueprints_files:{files}\nmappings:{mappings}\n")
+    write_config(p, catalog, f"\nblueprints_files:{files}\nmappings:{mappings}\n", streams=streams)
 
 
 def _load(p: CatalogPipeline) -> dict[str, list[tuple[str, list[dict]]]]:
