@@ -12,7 +12,10 @@ import functools
 import hashlib
 import http.client
 import io
+import os
+import queue
 import re
+import threading
 import time
 from typing import BinaryIO
 
@@ -369,9 +372,15 @@ class S3Client:
             raise ObjectChangedError(obj.key, f"object changed since it was listed (ETag {obj.etag}, now {etag})")
         return resp
 
-    def open_stream(self, obj: S3Object) -> BinaryIO:
-        """Forward-only reader of the whole object, verified at EOF (length, and MD5 when the ETag is one)."""
-        return io.BufferedReader(_VerifiedStream(self, obj), buffer_size=1 << 20)
+    def open_stream(self, obj: S3Object, prefetch_bytes: int | None = None) -> BinaryIO:
+        """Forward-only reader of the whole object, verified at EOF (length, and MD5 when the ETag is one).
+        A thread reads up to `prefetch_bytes` ahead (default PREFETCH_BYTES, env
+        `S3P_PREFETCH_MB`), so the download overlaps decompression and parsing; 0 reads inline."""
+        raw = _VerifiedStream(self, obj)
+        ahead = PREFETCH_BYTES if prefetch_bytes is None else prefetch_bytes
+        if ahead > 0 and obj.size > PREFETCH_PIECE:
+            raw = _Prefetch(raw, ahead)
+        return io.BufferedReader(raw, buffer_size=1 << 20)
 
     def open_random_access(self, obj: S3Object, read_ahead: int = 4 << 20) -> BinaryIO:
         """Seekable reader doing ranged GETs (for Parquet footers and row groups)."""
@@ -428,6 +437,73 @@ def _connection_reason(exc: BaseException) -> str:
     if "name or service not known" in text.lower() or "nodename nor servname" in text.lower():
         return "unknown host"
     return "connection failed"
+
+
+PREFETCH_PIECE = 1 << 20
+PREFETCH_BYTES = int(float(os.environ.get("S3P_PREFETCH_MB", "8")) * (1 << 20))
+
+
+class _Prefetch(io.RawIOBase):
+    """Reads a raw stream ahead in a thread, at most `ahead` bytes (pieces of PREFETCH_PIECE) beyond
+    what the consumer took; an exception of the reading thread is raised to the consumer as is."""
+
+    _END = object()
+
+    def __init__(self, raw: io.RawIOBase, ahead: int):
+        self._raw = raw
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, ahead // PREFETCH_PIECE))
+        self._stop = threading.Event()
+        self._piece = memoryview(b"")
+        self._eof = False
+        self._thread = threading.Thread(target=self._fill, name="s3-prefetch", daemon=True)
+        self._thread.start()
+
+    def _fill(self) -> None:
+        try:
+            while not self._stop.is_set():
+                buf = bytearray(PREFETCH_PIECE)
+                n = self._raw.readinto(buf)
+                if not n:
+                    break
+                self._put(bytes(memoryview(buf)[:n]) if n < len(buf) else bytes(buf))
+            self._put(self._END)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            self._put(exc)
+
+    def _put(self, item) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._piece:
+            if self._eof:
+                return 0
+            item = self._queue.get()
+            if item is self._END:
+                self._eof = True
+                return 0
+            if isinstance(item, BaseException):
+                self._eof = True
+                raise item
+            self._piece = memoryview(item)
+        n = min(len(buffer), len(self._piece))
+        buffer[:n] = self._piece[:n]
+        self._piece = self._piece[n:]
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self._stop.set()
+            self._thread.join(timeout=5)
+            self._raw.close()
+        super().close()
 
 
 class _VerifiedStream(io.RawIOBase):
