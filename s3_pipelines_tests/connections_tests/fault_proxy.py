@@ -5,6 +5,8 @@ real HTTP."""
 from __future__ import annotations
 
 import http.client
+import socket
+import struct
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +30,7 @@ class Fault:
     truncate_to: int | None = None  # forward, keep Content-Length, send this many bytes, drop the connection
     short_to: int | None = None  # forward, but send this many bytes with a matching Content-Length
     corrupt: bool = False  # forward, flip the first byte of the body
+    reset: bool = False  # answer nothing: reset the connection (TCP RST)
 
 
 class FaultProxy:
@@ -69,6 +72,11 @@ class FaultProxy:
                 with proxy._lock:
                     proxy.seen.append(seen)
                 fault = proxy.fault(seen) or Fault()
+                if fault.reset:
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    self.connection.close()
+                    return
                 if fault.status:
                     self.send_response(fault.status)
                     self.send_header("Content-Type", "application/xml")
