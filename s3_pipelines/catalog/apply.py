@@ -16,6 +16,7 @@ from ..mapping import CompiledMapping
 from ..objects import S3Object
 from ..staging import StagingStore
 from ..targets import SqlTarget
+from .bulk import bulk_create
 from .schema import ensure_catalog
 from .writer import AuditContext, CatalogWriter, WriteCounts
 
@@ -66,10 +67,11 @@ def apply_object(target: SqlTarget, ec: EntityConfig, mapping: CompiledMapping, 
         writer = CatalogWriter(tx, ec, spec, AuditContext(run_id, stream, partition, obj.key, obj.etag))
         done = ObjectApplied(obj, "applied", counts=writer.counts)
         for batch in batches:
-            out = mapping.map_batch(batch, obj.key)
+            out = mapping.map_batch(batch, obj.key, columnar=True)
             done.records += batch.num_rows
             done.filtered_out += out.filtered_out
-            writer.apply(out.results)
+            if out.columns is None or not bulk_create(writer, out.columns):  # the row path merges and explains
+                writer.apply(out.all_results())
             writer.flush_audit()
         tx.mark_loaded(spec.consumer, obj, done.records, run_id)
     return done

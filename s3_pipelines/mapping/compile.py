@@ -48,6 +48,12 @@ class EntityResult:
 class MapOutput:
     results: list[EntityResult] = field(default_factory=list)
     filtered_out: int = 0
+    # map_batch(columnar=True): the results as columns (vector.plan.EntityColumns) instead of
+    # `results`, when every expression compiled and no record failed
+    columns: Any = None
+
+    def all_results(self) -> list[EntityResult]:
+        return self.columns.results() if self.columns is not None else self.results
 
 
 @dataclass(frozen=True)
@@ -115,10 +121,12 @@ class CompiledMapping:
         batches of `schema` (None: what parsing alone decides)."""
         return self.vector.explain(schema)
 
-    def map_batch(self, batch, object_key: str, engine: str | None = None) -> MapOutput:
+    def map_batch(self, batch, object_key: str, engine: str | None = None, columnar: bool = False) -> MapOutput:
         """Entity results of one Arrow batch of an object's records (as staged or read: with
         `_s3_line`/`_s3_row`). `engine`: "auto" (default; `S3P_MAPPING_ENGINE` overrides) uses the
-        compiled path where it applies, "jq" the jq engine for everything."""
+        compiled path where it applies, "jq" the jq engine for everything. `columnar`: a
+        batch that compiled entirely and has no failures comes back as `out.columns` (for the
+        catalog's bulk path) instead of `out.results`; `out.all_results()` gives results either way."""
         engine = engine or os.environ.get("S3P_MAPPING_ENGINE", "auto")
         if engine == "jq" or self.spec.items is not None or self.evaluator_uses_input:
             records, lines = batch_records(batch)
@@ -130,7 +138,7 @@ class CompiledMapping:
         else:
             return MapOutput()
         out = MapOutput()
-        self.vector.map_batch(batch, object_key, out)
+        self.vector.map_batch(batch, object_key, out, columnar=columnar and self.spec.operation == "create")
         return out
 
     # --- the seam ------------------------------------------------------------------------------

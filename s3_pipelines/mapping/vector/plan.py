@@ -139,7 +139,7 @@ class VectorPlan:
             inputs.append(_HEAD + dumps(rec) + _TAIL)
         return self._jq(slot_ids, with_filter).run(inputs)
 
-    def map_batch(self, batch: pa.RecordBatch, object_key: str, out) -> None:
+    def map_batch(self, batch: pa.RecordBatch, object_key: str, out, columnar: bool = False) -> None:
         m = self.m
         n = batch.num_rows
         if n == 0:
@@ -152,6 +152,7 @@ class VectorPlan:
         failures: dict[int, str] = {}  # a record the jq program could not run at all
         values: list[list | None] = [None] * nslots
         errs = [True] * nslots  # whether a slot's column may hold error markers
+        arrays: list = [None] * nslots  # Arrow values of compiled slots without errors
         spec = m.spec
 
         passing: np.ndarray | None = None
@@ -208,7 +209,9 @@ class VectorPlan:
                 if ast is None:
                     continue
                 try:
-                    values[sid], errs[sid] = to_python(ev.run(ast), ERROR_KEY)
+                    col = ev.run(ast)
+                    values[sid], errs[sid] = to_python(col, ERROR_KEY)
+                    arrays[sid] = col.arr if col.err is None and col.emp is None else None
                 except NeedJq as e:
                     self.runtime_fallbacks[self.wheres[sid]] = str(e)
                     late.append(sid)
@@ -229,7 +232,11 @@ class VectorPlan:
         else:
             for sid in range(nslots):
                 values[sid] = []
-        self._assemble(rows, values, errs, lines, filter_err, failures, out)
+        if (columnar and not filter_err and not failures and all(a is not None for a in arrays)
+                and not any(e for e in errs)):
+            out.columns = EntityColumns(self, list(rows), lines, arrays, values)
+        else:
+            self._assemble(rows, values, errs, lines, filter_err, failures, out)
         out.filtered_out += n - len(rows) - len(filter_err) - len([f for f in failures if f not in set(rows)])
 
     def _assemble(self, rows, values, errs, lines, filter_err, failures, out) -> None:
@@ -265,6 +272,25 @@ class VectorPlan:
         if self._builder is None:
             self._builder = _make_builder(self.m)
         return self._builder(rows, lines, values)
+
+
+@dataclass
+class EntityColumns:
+    """A batch's entity results as columns: every expression compiled, no record failed. `arrays`
+    (Arrow) and `values` (Python, as jq outputs them) per slot, over the rows that passed the
+    filter; `results()` makes the EntityResults when a consumer wants them one by one."""
+
+    plan: "VectorPlan"
+    rows: list
+    lines: list
+    arrays: list
+    values: list
+
+    def results(self) -> list:
+        return self.plan._fast(self.rows, self.values, self.lines)
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 def _make_builder(m):

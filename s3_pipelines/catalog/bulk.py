@@ -1,0 +1,184 @@
+"""The bulk path of `create` writes: a batch of entity results as columns (every expression of the
+mapping compiled, no record failed) validated column-wise and written as Arrow, with one audit row
+per entity — the same rows, audit and counts as `CatalogWriter.apply` would write.
+
+It applies only where that equality is easy to see: new entities (none of the identifiers exists
+yet, and none repeats inside the batch), plain identifiers, scalar columns whose Arrow type is
+the blueprint's type, values that pass the blueprint's checks. Anything else — an existing entity
+to merge, a value that fails validation (its message comes from the row path), a list or object
+value — returns False, and the caller takes the row path for the batch."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .codec import to_json
+from .schema import AUDIT, AUDIT_COLUMNS, ENTITIES, ENTITY_COLUMNS, RELATIONS, TMP_ENTITIES, TMP_KEYS
+from .store import _UPDATE
+from .validate import IDENTIFIER_MAX, value_problem
+
+_PLAIN_ID = "^[A-Za-z0-9@_.+:\\\\/=-]{1,%d}$" % IDENTIFIER_MAX
+_KIND = {"string": "string", "number": "number", "boolean": "boolean"}
+
+
+def _kind(t: pa.DataType) -> str | None:
+    if pa.types.is_null(t):
+        return "null"
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "string"
+    if pa.types.is_integer(t) or pa.types.is_floating(t):
+        return "number"
+    if pa.types.is_boolean(t):
+        return "boolean"
+    return None
+
+
+def _plain_ids(arr: pa.Array) -> bool:
+    """Every non-null value is an identifier the blueprint rules accept as is."""
+    valid = arr.drop_null() if arr.null_count else arr
+    return len(valid) == 0 or bool(pc.all(pc.match_substring_regex(valid, _PLAIN_ID)).as_py())
+
+
+def bulk_create(w, cols) -> bool:
+    """Write `cols` (vector.plan.EntityColumns) through writer `w`; False when the row path must."""
+    from ..mapping.compile import _Leaf
+
+    spec = w.spec
+    n = len(cols)
+    if spec.operation != "create":
+        return False
+    if n == 0:
+        return True
+    bp_name = spec.blueprint
+    bp = w.ec.blueprint(bp_name)
+    specs, rels = bp.property_specs(), bp.relations
+    m = cols.plan.m
+    by_path = {slot.path: i for i, slot in enumerate(m.slots)}
+
+    ident = cols.arrays[0]
+    if _kind(ident.type) != "string" or ident.null_count or not _plain_ids(ident):
+        return False
+    idents = cols.values[0]
+    if len(set(idents)) != n:
+        return False  # a later record merges into an earlier one: the row path does that
+    for key in ("title", "icon", "team"):
+        i = by_path.get((key,))
+        if i is not None and _kind(cols.arrays[i].type) not in ("string", "null"):
+            return False
+    props: list[tuple[str, int]] = []
+    for path, i in by_path.items():
+        if path[0] != "properties":
+            continue
+        name, arr = path[1], cols.arrays[i]
+        ps = specs.get(name)
+        kind = _kind(arr.type)
+        if ps is None or kind is None:
+            return False
+        if kind != "null" and arr.null_count < n:
+            if _KIND.get(ps.type) != kind:
+                return False
+            if kind == "number" and pa.types.is_floating(arr.type) and not pc.all(pc.is_finite(arr.drop_null())).as_py():
+                return False
+            if getattr(ps, "format", None) is not None or getattr(ps, "enum", None) is not None:
+                for v in pc.unique(arr.drop_null()).to_pylist():
+                    if value_problem(ps, v) is not None:
+                        return False
+        props.append((name, i))
+    mapped = {name for name, _ in props}
+    for name in bp.required_names():
+        if name not in mapped or cols.arrays[by_path[("properties", name)]].null_count:
+            return False
+    relations: list[tuple[str, int]] = []
+    for name, t in m.relation_templates.items():
+        rel = rels.get(name)
+        if rel is None or not isinstance(t, _Leaf):
+            return False
+        arr = cols.arrays[by_path[t.path]]
+        kind = _kind(arr.type)
+        if kind not in ("string", "null"):
+            return False
+        if kind == "string" and arr.null_count < n and (rel.many or not _plain_ids(arr)):
+            return False
+        relations.append((name, by_path[t.path]))
+    for name, rel in rels.items():
+        if rel.required and (name not in m.relation_templates
+                             or cols.arrays[by_path[m.relation_templates[name].path]].null_count):
+            return False
+    if w.store.has_any(bp_name) and _any_exists(w, bp_name, cols.arrays[0]):
+        return False
+
+    # --- write -----------------------------------------------------------------------------------------
+    w.flush_audit()  # rows the writer holds come first (audit order = record order)
+    tx, ctx, now = w.tx, w.ctx, w.now
+    pnames = [p[0] for p in props]
+    pvals = [cols.values[i] for _, i in props]
+    rnames = [r[0] for r in relations]
+    rvals = [cols.values[i] for _, i in relations]
+    prop_json = [to_json(dict(zip(pnames, row))) for row in zip(*pvals)] if pvals else ["{}"] * n
+    rel_json = [to_json(dict(zip(rnames, row))) for row in zip(*rvals)] if rvals else ["{}"] * n
+
+    def plain(key):
+        i = by_path.get((key,))
+        return pa.nulls(n, pa.string()) if i is None else pa.array(cols.values[i], pa.string())
+
+    team_i = by_path.get(("team",))
+    team = pa.nulls(n, pa.string()) if team_i is None else pa.array([to_json(v) for v in cols.values[team_i]], pa.string())
+    ts = pa.timestamp("us", tz="UTC")
+    table = pa.table({
+        "blueprint": pa.repeat(pa.scalar(bp_name, pa.string()), n), "identifier": pa.array(idents, pa.string()),
+        "title": plain("title"), "icon": plain("icon"), "team": team,
+        "properties": pa.array(prop_json, pa.string()), "relations": pa.array(rel_json, pa.string()),
+        "created_at": pa.repeat(pa.scalar(now, ts), n), "updated_at": pa.repeat(pa.scalar(now, ts), n),
+        "mapping": pa.repeat(pa.scalar(spec.name, pa.string()), n),
+        "object_key": pa.repeat(pa.scalar(ctx.object_key, pa.string()), n),
+    }).select(list(ENTITY_COLUMNS))
+    store = w.store
+    store._temp_tables()
+    tx.execute(f"DELETE FROM {TMP_ENTITIES}")
+    tx.insert_arrow(TMP_ENTITIES, table)
+    names = ", ".join(ENTITY_COLUMNS)
+    tx.execute(f"INSERT INTO {ENTITIES} ({names}) SELECT {names} FROM {TMP_ENTITIES}"
+               f" ON CONFLICT (blueprint, identifier) DO UPDATE SET {_UPDATE}")
+    id_arr = table.column("identifier").combine_chunks()
+    for name, i in relations:
+        target = w.relation_targets.get((bp_name, name))
+        arr = cols.arrays[i]
+        if target is None or _kind(arr.type) == "null" or arr.null_count == n:
+            continue
+        keep = pc.is_valid(arr)
+        k = int(pc.sum(keep).as_py() or 0)
+        tx.insert_arrow(RELATIONS, pa.table({
+            "blueprint": pa.repeat(pa.scalar(bp_name, pa.string()), k), "identifier": id_arr.filter(keep),
+            "relation": pa.repeat(pa.scalar(name, pa.string()), k),
+            "target_blueprint": pa.repeat(pa.scalar(target, pa.string()), k),
+            "target_identifier": arr.filter(keep).cast(pa.string())}))
+    store._populated[bp_name] = True
+
+    seq0 = w.seq
+    w.seq += n
+    w.counts.created += n
+    audit = {
+        "time": pa.repeat(pa.scalar(now, ts), n), "run_id": _const(ctx.run_id, n), "stream": _const(ctx.stream, n),
+        "partition_key": _const(ctx.partition, n), "object_key": _const(ctx.object_key, n), "etag": _const(ctx.etag, n),
+        "line": pa.array([cols.lines[r] for r in cols.rows], pa.int64()),
+        "seq": pa.array(range(seq0 + 1, seq0 + n + 1), pa.int64()), "mapping": _const(spec.name, n),
+        "blueprint": _const(bp_name, n), "identifier": id_arr, "action": _const("CREATE", n),
+        "status": _const("SUCCESS", n), "message": pa.nulls(n, pa.string()),
+    }
+    tx.insert_arrow(AUDIT, pa.table({c: audit[c] for c in AUDIT_COLUMNS}))
+    return True
+
+
+def _const(v, n: int) -> pa.Array:
+    return pa.repeat(pa.scalar(v, pa.string()), n)
+
+
+def _any_exists(w, bp_name: str, idents: pa.Array) -> bool:
+    w.store._temp_tables()
+    w.tx.execute(f"DELETE FROM {TMP_KEYS}")
+    w.tx.insert_arrow(TMP_KEYS, pa.table({"blueprint": pa.repeat(pa.scalar(bp_name, pa.string()), len(idents)),
+                                          "identifier": idents.cast(pa.string())}))
+    found = w.tx.execute(f"SELECT 1 FROM {ENTITIES} e JOIN {TMP_KEYS} k USING (blueprint, identifier) LIMIT 1")
+    return bool(found)
+
