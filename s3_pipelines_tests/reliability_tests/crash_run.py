@@ -126,8 +126,11 @@ def verify(config: Path, n_objects: int) -> list[str]:
         problems.append(f"audit: {sum(c > 1 for c in per_record.values())} records applied more than once")
 
     # table: every record once
-    with target.transaction() as tx:
-        t = tx.query_arrow(f'SELECT id, n FROM "{TABLE}"')
+    try:
+        with target.transaction() as tx:
+            t = tx.query_arrow(f'SELECT id, n FROM "{TABLE}"')
+    except Exception as e:  # noqa: BLE001 - reported as a problem like any other
+        return problems + [f"table: cannot be read ({type(e).__name__}: {str(e).splitlines()[0]})"]
     ids = Counter(t.column("id").to_pylist())
     if set(ids) != expected_ids or (ids and max(ids.values()) != 1):
         problems.append(f"table: {t.num_rows} rows, {len(ids)} distinct ids, expected {len(expected_ids)} once each")
