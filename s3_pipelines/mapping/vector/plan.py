@@ -34,14 +34,16 @@ class Decision:
     why: str | None = None  # why not compiled
 
 
-def batch_lines(batch: pa.RecordBatch) -> list:
+def batch_lines(batch: pa.RecordBatch) -> pa.Array:
+    """Each row's source line, else its record number (what batch_records gives), as Arrow."""
     names = batch.schema.names
-    n = batch.num_rows
-    line = batch.column(names.index("_s3_line")).to_pylist() if "_s3_line" in names else [None] * n
-    if "_s3_row" not in names:
-        return line
-    row = batch.column(names.index("_s3_row")).to_pylist()
-    return [ln if ln is not None else r for ln, r in zip(line, row)]
+    line = batch.column(names.index("_s3_line")) if "_s3_line" in names else None
+    row = batch.column(names.index("_s3_row")) if "_s3_row" in names else None
+    if line is not None and row is not None:
+        return pc.coalesce(line, row)
+    if line is None and row is None:
+        return pa.nulls(batch.num_rows, pa.int64())
+    return line if line is not None else row
 
 
 class VectorPlan:
@@ -234,9 +236,10 @@ class VectorPlan:
                 values[sid] = []
         if (columnar and not filter_err and not failures and all(a is not None for a in arrays)
                 and not any(e for e in errs)):
-            out.columns = EntityColumns(self, list(rows), lines, arrays, values)
+            kept = lines if taken is None else lines.take(taken)
+            out.columns = EntityColumns(self, list(range(len(rows))), kept.to_pylist(), arrays, values)
         else:
-            self._assemble(rows, values, errs, lines, filter_err, failures, out)
+            self._assemble(rows, values, errs, lines.to_pylist(), filter_err, failures, out)
         out.filtered_out += n - len(rows) - len(filter_err) - len([f for f in failures if f not in set(rows)])
 
     def _assemble(self, rows, values, errs, lines, filter_err, failures, out) -> None:
