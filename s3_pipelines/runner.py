@@ -16,7 +16,14 @@ from .config.models import PipelinesConfig
 from .connections.s3 import S3AccessError, S3Client
 from .dagster_defs import build_definitions
 from .dagster_defs.factory import stream_job_name
-from .dagster_defs.stream_assets import DISCOVERED_TAG, PROCESS_TAG, process_identity, records_key, run_is_over
+from .dagster_defs.stream_assets import (
+    DISCOVERED_TAG,
+    PROCESS_TAG,
+    process_identity,
+    records_key,
+    release_dead_runs,
+    run_is_over,
+)
 from .ledger import Ledger
 
 DAGSTER_YAML = Path(__file__).with_name("dagster.yaml")
@@ -58,6 +65,8 @@ def run_pending(cfg: PipelinesConfig, select: list[str] | None = None,
     ledger = Ledger(cfg.ledger_path())
     outcomes = []
     with dg.DagsterInstance.get() as instance:
+        for run_id in release_dead_runs(instance):  # killed earlier: their claims and pool slots come back
+            log(f"run {run_id} was killed or crashed: marked failed, its objects are taken over")
         for name in select or list(cfg.streams):
             outcomes.append(_run_stream(cfg, defs, instance, ledger, name, log))
     return outcomes

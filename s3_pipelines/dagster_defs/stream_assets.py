@@ -67,9 +67,36 @@ def run_is_over(instance, run_id: str | None) -> bool:
         return True
     identity = run.tags.get(PROCESS_TAG)
     if identity and process_gone(identity):
-        instance.report_run_failed(run, message=f"the process running it ({identity}) is gone: killed or crashed")
+        _fail_dead_run(instance, run, identity)
         return True
     return False
+
+
+def _fail_dead_run(instance, run, identity: str) -> None:
+    instance.report_run_failed(run, message=f"the process running it ({identity}) is gone: killed or crashed")
+    if instance.event_log_storage.supports_global_concurrency_limits:
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+
+
+def release_dead_runs(instance) -> list[str]:
+    """Runs whose process is gone are reported failed, and the pool slots of runs that are over
+    are freed. Without the Dagster daemon nobody else does it, and a pool slot held by a killed
+    run blocks every later step of that pool for good. Returns the runs reported failed."""
+    failed = []
+    unfinished = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
+                  dg.DagsterRunStatus.CANCELING]
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=unfinished)):
+        identity = run.tags.get(PROCESS_TAG)
+        if identity and process_gone(identity):
+            _fail_dead_run(instance, run, identity)
+            failed.append(run.run_id)
+    storage = instance.event_log_storage
+    if storage.supports_global_concurrency_limits:
+        for run_id in storage.get_concurrency_run_ids():
+            run = instance.get_run_by_id(run_id)
+            if run is None or run.is_finished:
+                storage.free_concurrency_slots_for_run(run_id)
+    return failed
 
 
 def _is_stale(instance):

@@ -82,7 +82,8 @@ def test_run_that_died_after_staging_is_finished_by_the_next_run(events):
     assert ledger.open_partition_runs(crash_run.STREAM) == {}
 
 
-def test_claims_of_a_killed_process_are_taken_over(events):
+@pytest.mark.timeout(300)  # before the fix, the next run waited for the dead run's pool slots for ever
+def test_claims_and_pool_slots_of_a_killed_process_are_taken_over(events):
     config, ledger = events
     cfg = load_config(config)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -93,6 +94,11 @@ def test_claims_of_a_killed_process_are_taken_over(events):
     with dg.DagsterInstance.get() as instance:
         job = build_definitions(cfg).resolve_job_def(f"{crash_run.STREAM}_job")
         run = instance.create_run_for_job(job, tags={PROCESS_TAG: identity}, status=dg.DagsterRunStatus.STARTED)
+        # killed inside steps: it holds both slots of the connection's pool (dagster.yaml: default_limit 2)
+        storage = instance.event_log_storage
+        storage.initialize_concurrency_limit_to_default("s3_lake")
+        for step in ("events__objects", "events__records"):
+            assert storage.claim_concurrency_slot("s3_lake", run.run_id, step).is_claimed
     client = S3Client.from_config(cfg.s3_connection("lake"))
     ingest.discover_all(client, crash_run.STREAM, cfg.streams[crash_run.STREAM], ledger, None)
     ledger.open_partition_run(crash_run.STREAM, today(), run.run_id)
