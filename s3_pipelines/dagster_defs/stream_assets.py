@@ -103,6 +103,13 @@ def _is_stale(instance):
     return lambda run_id: run_is_over(instance, run_id)
 
 
+def _tag_process(context) -> None:
+    """Name the process executing this run, however it was launched (CLI, UI, daemon), so that a
+    later run can tell it was killed."""
+    if PROCESS_TAG not in context.run.tags:
+        context.instance.add_run_tags(context.run.run_id, {PROCESS_TAG: process_identity()})
+
+
 def stream_assets(name: str, stream: StreamConfig) -> list[dg.AssetsDefinition]:
     conn = stream.connection
     pdef = partitions_def_for(stream)
@@ -119,6 +126,7 @@ def stream_assets(name: str, stream: StreamConfig) -> list[dg.AssetsDefinition]:
         client = getattr(context.resources, conn).get_client()
         ledger = getattr(context.resources, STATE).ledger()
         partition = context.partition_key
+        _tag_process(context)
         if context.run.tags.get(DISCOVERED_TAG) != "1":
             # launched by hand: no sensor has listed for us, so list the selection for this window
             new = ingest.register_partition(client, name, stream, ledger, partition)
@@ -147,6 +155,7 @@ def stream_assets(name: str, stream: StreamConfig) -> list[dg.AssetsDefinition]:
         state = getattr(context.resources, STATE)
         ledger, staging = state.ledger(), state.staging(context.resources)
         partition = context.partition_key
+        _tag_process(context)
         # open until the whole run succeeded: a run that dies after this leaves its partition to redo
         ledger.open_partition_run(name, partition, context.run.run_id)
         report = ingest.load_partition(
