@@ -10,6 +10,8 @@ value — returns False, and the caller takes the row path for the batch."""
 
 from __future__ import annotations
 
+import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -115,8 +117,8 @@ def bulk_create(w, cols) -> bool:
     pvals = [cols.values[i] for _, i in props]
     rnames = [r[0] for r in relations]
     rvals = [cols.values[i] for _, i in relations]
-    prop_json = [to_json(dict(zip(pnames, row))) for row in zip(*pvals)] if pvals else ["{}"] * n
-    rel_json = [to_json(dict(zip(rnames, row))) for row in zip(*rvals)] if rvals else ["{}"] * n
+    prop_json = _json_objects(pnames, [cols.arrays[i] for _, i in props], pvals, n)
+    rel_json = _json_objects(rnames, [cols.arrays[i] for _, i in relations], rvals, n)
 
     def plain(key):
         i = by_path.get((key,))
@@ -128,7 +130,7 @@ def bulk_create(w, cols) -> bool:
     table = pa.table({
         "blueprint": pa.repeat(pa.scalar(bp_name, pa.string()), n), "identifier": pa.array(idents, pa.string()),
         "title": plain("title"), "icon": plain("icon"), "team": team,
-        "properties": pa.array(prop_json, pa.string()), "relations": pa.array(rel_json, pa.string()),
+        "properties": prop_json, "relations": rel_json,
         "created_at": pa.repeat(pa.scalar(now, ts), n), "updated_at": pa.repeat(pa.scalar(now, ts), n),
         "mapping": pa.repeat(pa.scalar(spec.name, pa.string()), n),
         "object_key": pa.repeat(pa.scalar(ctx.object_key, pa.string()), n),
@@ -168,6 +170,51 @@ def bulk_create(w, cols) -> bool:
     }
     tx.insert_arrow(AUDIT, pa.table({c: audit[c] for c in AUDIT_COLUMNS}))
     return True
+
+
+_NEEDS_ESCAPE = '["\\\\\\x00-\\x1f]'  # what orjson escapes in a string: " \\ and control characters
+_EXACT = 2**53
+
+
+def _json_values(arr: pa.Array, values: list) -> pa.Array:
+    """Each row's value as the JSON text to_json (orjson) writes for it, computed column-wise where
+    Arrow's text is the same, per value otherwise."""
+    n = len(values)
+    t = arr.type
+    null = pa.scalar("null")
+    if pa.types.is_null(t):
+        return pa.repeat(null, n)
+    if pa.types.is_boolean(t):
+        return pc.fill_null(pc.if_else(arr, pa.scalar("true"), pa.scalar("false")), null)
+    if pa.types.is_integer(t):
+        mm = pc.min_max(arr)
+        if mm["min"].as_py() is None or max(abs(mm["min"].as_py()), abs(mm["max"].as_py())) <= _EXACT:
+            return pc.fill_null(pc.cast(arr, pa.string()), null)
+    elif pa.types.is_string(t) or pa.types.is_large_string(t):
+        arr = arr.cast(pa.string())
+        quoted = pc.binary_join_element_wise(pa.scalar('"'), arr, pa.scalar('"'), "")
+        odd = pc.fill_null(pc.match_substring_regex(arr, _NEEDS_ESCAPE), False)
+        if pc.any(odd).as_py():
+            idx = np.flatnonzero(odd.to_numpy(zero_copy_only=False))
+            fixed = pa.array([orjson.dumps(values[i]).decode() for i in idx], pa.string())
+            quoted = pc.replace_with_mask(quoted, odd, fixed)
+        return pc.fill_null(quoted, null)
+    # floats (jq's integral doubles are integers by now) and the rare cases: orjson per value
+    return pa.array([orjson.dumps(v).decode() for v in values], pa.string())
+
+
+def _json_objects(names: list[str], arrays: list, values: list, n: int) -> pa.Array:
+    """to_json of {name: value} per row (sorted keys, compact), built from columns."""
+    if not names:
+        return pa.repeat(pa.scalar("{}"), n)
+    order = sorted(range(len(names)), key=lambda k: names[k])
+    parts = []
+    for j, k in enumerate(order):
+        key = ("{" if j == 0 else ",") + orjson.dumps(names[k]).decode() + ":"
+        parts.append(pa.repeat(pa.scalar(key), n))
+        parts.append(_json_values(arrays[k], values[k]))
+    parts.append(pa.repeat(pa.scalar("}"), n))
+    return pc.binary_join_element_wise(*parts, "")
 
 
 def _const(v, n: int) -> pa.Array:

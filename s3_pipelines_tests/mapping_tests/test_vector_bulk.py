@@ -50,6 +50,9 @@ OBJECTS = [
     ("users/4.jsonl", _records(200, 10, created_at="yesterday")),  # fails the format
     ("users/5.jsonl", _records(300, 10, email="not an id")),  # relation identifier with a space
     ("users/6.jsonl", _records(400, 10) + _records(400, 3)),  # repeats inside the object
+    ("users/7.jsonl", _records(500, 10, name='Zoë "the" \\ one\n', count=2**60 + 1,
+                               meta={"region": "日本\t", "owner": {"team": None}})),  # JSON escapes, big integers
+    ("users/8.jsonl", _records(600, 10, amount=3.0, count=None, meta=None)),  # integral floats, nulls
 ]
 
 
@@ -80,7 +83,7 @@ def test_bulk_path_equals_row_path(tmp_path, monkeypatch, sql_target):
     assert row_used == []  # the jq engine gives results, never columns
     bulk_used: list = []
     got = _load(sql_target, "auto", monkeypatch, bulk_used)
-    assert True in bulk_used and False in bulk_used  # both paths ran
+    assert bulk_used == [True, False, False, False, False, False, True, True]  # per object: bulk or row path
     assert got[3] == want[3]
     assert got[2] == want[2]
     assert got[1] == want[1]
