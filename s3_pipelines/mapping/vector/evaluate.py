@@ -254,13 +254,12 @@ class Evaluator:
     def _field(self, node, ctx):
         base = self.ev(node[1], ctx)
         name = node[2]
-        if base.kind == "root":
-            if node[1] == ("identity",) or True:
-                if name == "body":
-                    return _BodyRef(self)
-                if name in ("headers", "queryParams"):
-                    raise Unsupported(f"`.{name}`")
-                return Col("null", pa.nulls(self.n))
+        if base.kind == "root":  # Port's input: {"body": ..., "headers": {}, "queryParams": {}}
+            if name == "body":
+                return _BodyRef(self)
+            if name in ("headers", "queryParams"):
+                raise Unsupported(f"`.{name}`")
+            return Col("null", pa.nulls(self.n))
         if isinstance(base, _BodyRef):
             return self._body_field(name)
         return self.field_of(base, name)
@@ -308,8 +307,7 @@ class Evaluator:
         if len(flat_values) == 0:
             child = pa.nulls(n, flat_values.type)
         else:
-            child = flat_values.take(pa.array(take)).to_numpy(zero_copy_only=False) if False else \
-                pc.if_else(pa.array(valid), flat_values.take(pa.array(take)), pa.scalar(None, flat_values.type))
+            child = pc.if_else(pa.array(valid), flat_values.take(pa.array(take)), pa.scalar(None, flat_values.type))
         kind, child = _norm(child, arr.type.value_field)
         return Col(kind, child, base.err, base.emp)
 
@@ -562,9 +560,7 @@ class Evaluator:
         if c.kind == "null":
             return Col("boolean", pa.repeat(False, n), c.err, c.emp)
         msg = f"Cannot check whether {c.kind} has a string key"
-        return Col("boolean", pc.if_else(pc.is_valid(c.arr), pa.scalar(False), pa.scalar(False)),
-                   _add_error(c, _nonnull(c), msg), c.emp) if False else \
-            Col("boolean", pa.repeat(False, n), _add_error(c, _nonnull(c), msg), c.emp)
+        return Col("boolean", pa.repeat(False, n), _add_error(c, _nonnull(c), msg), c.emp)
 
     def _fn_IN(self, c, args):
         arg = args[0]

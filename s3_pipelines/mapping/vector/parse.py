@@ -271,7 +271,7 @@ class _Parser:
         if self.at("("):
             self.take()
             while True:
-                args.append(self.comma(allow=name == "IN") if name == "IN" else self.pipe())
+                args.append(self.comma(allow=True) if name == "IN" else self.pipe())
                 if self.at(";"):
                     self.take()
                     continue
@@ -288,7 +288,7 @@ class _Parser:
             return ("obj", ())
         while True:
             kind, val = self.take()
-            if kind == "ident" or kind == "field" and False:
+            if kind == "ident":
                 key = val
             elif kind == "str":
                 key = _string(val)

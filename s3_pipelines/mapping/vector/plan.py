@@ -161,7 +161,6 @@ class VectorPlan:
         if spec.filter is not None and f_ast is not None:
             try:
                 col = Evaluator(batch, object_key, hidden=PROVENANCE).run(f_ast)
-                fvals, ferrs = None, False
                 if col.kind == "boolean":
                     mask = pc.fill_null(col.arr, False)
                 else:
