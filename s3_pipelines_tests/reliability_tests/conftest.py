@@ -5,7 +5,6 @@ and read back what the engine recorded (ledger, bad records, staged rows, asset 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import boto3
@@ -20,8 +19,19 @@ from s3_pipelines.dagster_defs import build_definitions
 from s3_pipelines.dagster_defs.stream_assets import DISCOVERED_TAG, records_key
 from s3_pipelines.ledger import Ledger
 
+from ..dagster_tests.conftest import Pipeline
+
 KEY_ENV, SECRET_ENV = "S3P_REL_KEY", "S3P_REL_SECRET"
 REPO = Path(__file__).resolve().parents[2]
+
+
+def dagster_home(root: Path) -> Path:
+    """A DAGSTER_HOME under `root` with the project's dagster.yaml (as the `run` command makes)."""
+    home = root / "dagster_home"
+    if not home.exists():
+        home.mkdir()
+        (home / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
+    return home
 
 
 def today() -> str:
@@ -58,13 +68,7 @@ class Lake:
     def load(self):
         return load_config(self.config)
 
-    @property
-    def env(self) -> dict:
-        home = self.root / "dagster_home"
-        if not home.exists():
-            home.mkdir()
-            shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-        return {"S3_PIPELINES_CONFIG": str(self.config), "DAGSTER_HOME": str(home)}
+    env = Pipeline.env  # the config and a DAGSTER_HOME holding the project's dagster.yaml
 
     # --- objects -------------------------------------------------------------------------------
 

@@ -43,6 +43,16 @@ def object_body(i: int) -> bytes:
     )
 
 
+def put_objects(endpoint: str, bucket: str, indices) -> None:
+    """Upload the objects numbered `indices` (8 at a time)."""
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="AKIACRASHTEST0001",
+                      aws_secret_access_key="crash-secret")
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: s3.put_object(Bucket=bucket, Key=object_key(i), Body=object_body(i)), indices))
+
+
 def write_config(root: Path, endpoint: str, bucket: str) -> Path:
     doc = {
         "connections": {
@@ -181,13 +191,10 @@ def main(argv: list[str] | None = None) -> int:
         min_delay = 0.7 * startup  # kills land from just before the work starts ...
         max_delay = args.max_delay or 2 * startup  # ... to the end of a whole run (learnt below)
 
-        def put(i: int) -> None:
-            s3.put_object(Bucket=bucket, Key=object_key(i), Body=object_body(i))
-
         attempt = 0
         while killed < args.kills:
-            with ThreadPoolExecutor(8) as pool:  # the next slice of objects arrives
-                list(pool.map(put, slices[attempt] if attempt < len(slices) else []))
+            # the next slice of objects arrives
+            put_objects(server.endpoint_url, bucket, slices[attempt] if attempt < len(slices) else [])
             attempt += 1
             delay = rng.uniform(min_delay, max_delay)
             t0 = time.monotonic()
@@ -207,9 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             if attempt > 10 * args.kills + 10:
                 break
         # the slices not uploaded yet, then runs to completion
-        rest = [i for s in slices[attempt:] for i in s]
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(put, rest))
+        put_objects(server.endpoint_url, bucket, [i for s in slices[attempt:] for i in s])
         final_runs, rc = 0, None
         for _ in range(3):
             final_runs += 1

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 import dagster as dg
 import pytest
 
@@ -25,7 +23,7 @@ from s3_pipelines.runner import print_summary, run_pending
 from s3_pipelines.staging import StagingStore
 
 from . import crash_run
-from .conftest import REPO, today
+from .conftest import dagster_home, today
 
 
 def test_crash_run_small(tmp_path, capsys):
@@ -47,15 +45,8 @@ def events(tmp_path, moto_server, new_bucket, monkeypatch):
     config = crash_run.write_config(tmp_path, moto_server.endpoint_url, conn.bucket)
     monkeypatch.setenv(crash_run.KEY_ENV, "AKIACRASHTEST0001")
     monkeypatch.setenv(crash_run.SECRET_ENV, "s")
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((REPO / "dagster.yaml").read_text())
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    s3 = boto3.client("s3", endpoint_url=moto_server.endpoint_url, region_name="us-east-1",
-                      aws_access_key_id="k", aws_secret_access_key="s")
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda i: s3.put_object(Bucket=conn.bucket, Key=crash_run.object_key(i),
-                                              Body=crash_run.object_body(i)), range(N)))
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home(tmp_path)))
+    crash_run.put_objects(moto_server.endpoint_url, conn.bucket, range(N))
     cfg = load_config(config)
     return config, Ledger(cfg.ledger_path())
 
