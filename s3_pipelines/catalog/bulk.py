@@ -61,8 +61,7 @@ def bulk_create(w, cols) -> bool:
     ident = cols.arrays[0]
     if _kind(ident.type) != "string" or ident.null_count or not _plain_ids(ident):
         return False
-    idents = cols.values[0]
-    if len(set(idents)) != n:
+    if pc.count_distinct(ident).as_py() != n:
         return False  # a later record merges into an earlier one: the row path does that
     for key in ("title", "icon", "team"):
         i = by_path.get((key,))
@@ -113,22 +112,18 @@ def bulk_create(w, cols) -> bool:
     # --- write -----------------------------------------------------------------------------------------
     w.flush_audit()  # rows the writer holds come first (audit order = record order)
     tx, ctx, now = w.tx, w.ctx, w.now
-    pnames = [p[0] for p in props]
-    pvals = [cols.values[i] for _, i in props]
-    rnames = [r[0] for r in relations]
-    rvals = [cols.values[i] for _, i in relations]
-    prop_json = _json_objects(pnames, [cols.arrays[i] for _, i in props], pvals, n)
-    rel_json = _json_objects(rnames, [cols.arrays[i] for _, i in relations], rvals, n)
+    prop_json = _json_objects(cols, props, n)
+    rel_json = _json_objects(cols, relations, n)
 
     def plain(key):
         i = by_path.get((key,))
-        return pa.nulls(n, pa.string()) if i is None else pa.array(cols.values[i], pa.string())
+        return pa.nulls(n, pa.string()) if i is None else cols.arrays[i].cast(pa.string())
 
     team_i = by_path.get(("team",))
-    team = pa.nulls(n, pa.string()) if team_i is None else pa.array([to_json(v) for v in cols.values[team_i]], pa.string())
+    team = pa.nulls(n, pa.string()) if team_i is None else pa.array([to_json(v) for v in cols.value(team_i)], pa.string())
     ts = pa.timestamp("us", tz="UTC")
     table = pa.table({
-        "blueprint": pa.repeat(pa.scalar(bp_name, pa.string()), n), "identifier": pa.array(idents, pa.string()),
+        "blueprint": pa.repeat(pa.scalar(bp_name, pa.string()), n), "identifier": ident.cast(pa.string()),
         "title": plain("title"), "icon": plain("icon"), "team": team,
         "properties": prop_json, "relations": rel_json,
         "created_at": pa.repeat(pa.scalar(now, ts), n), "updated_at": pa.repeat(pa.scalar(now, ts), n),
@@ -176,10 +171,10 @@ _NEEDS_ESCAPE = '["\\\\\\x00-\\x1f]'  # what orjson escapes in a string: " \\ an
 _EXACT = 2**53
 
 
-def _json_values(arr: pa.Array, values: list) -> pa.Array:
+def _json_values(arr: pa.Array, values) -> pa.Array:
     """Each row's value as the JSON text to_json (orjson) writes for it, computed column-wise where
-    Arrow's text is the same, per value otherwise."""
-    n = len(values)
+    Arrow's text is the same, per value otherwise (`values()`: the values as jq outputs them)."""
+    n = len(arr)
     t = arr.type
     null = pa.scalar("null")
     if pa.types.is_null(t):
@@ -196,23 +191,24 @@ def _json_values(arr: pa.Array, values: list) -> pa.Array:
         odd = pc.fill_null(pc.match_substring_regex(arr, _NEEDS_ESCAPE), False)
         if pc.any(odd).as_py():
             idx = np.flatnonzero(odd.to_numpy(zero_copy_only=False))
-            fixed = pa.array([orjson.dumps(values[i]).decode() for i in idx], pa.string())
+            vals = values()
+            fixed = pa.array([orjson.dumps(vals[i]).decode() for i in idx], pa.string())
             quoted = pc.replace_with_mask(quoted, odd, fixed)
         return pc.fill_null(quoted, null)
     # floats (jq's integral doubles are integers by now) and the rare cases: orjson per value
-    return pa.array([orjson.dumps(v).decode() for v in values], pa.string())
+    return pa.array([orjson.dumps(v).decode() for v in values()], pa.string())
 
 
-def _json_objects(names: list[str], arrays: list, values: list, n: int) -> pa.Array:
-    """to_json of {name: value} per row (sorted keys, compact), built from columns."""
-    if not names:
+def _json_objects(cols, fields: list[tuple[str, int]], n: int) -> pa.Array:
+    """to_json of {name: value} per row (sorted keys, compact), built from columns; `fields` are
+    (name, slot) pairs."""
+    if not fields:
         return pa.repeat(pa.scalar("{}"), n)
-    order = sorted(range(len(names)), key=lambda k: names[k])
     parts = []
-    for j, k in enumerate(order):
-        key = ("{" if j == 0 else ",") + orjson.dumps(names[k]).decode() + ":"
+    for j, (name, i) in enumerate(sorted(fields)):
+        key = ("{" if j == 0 else ",") + orjson.dumps(name).decode() + ":"
         parts.append(pa.repeat(pa.scalar(key), n))
-        parts.append(_json_values(arrays[k], values[k]))
+        parts.append(_json_values(cols.arrays[i], lambda i=i: cols.value(i)))
     parts.append(pa.repeat(pa.scalar("}"), n))
     return pc.binary_join_element_wise(*parts, "")
 

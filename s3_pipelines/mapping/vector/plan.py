@@ -155,6 +155,7 @@ class VectorPlan:
         values: list[list | None] = [None] * nslots
         errs = [True] * nslots  # whether a slot's column may hold error markers
         arrays: list = [None] * nslots  # Arrow values of compiled slots without errors
+        col_objs: list = [None] * nslots  # compiled slots' columns (to Python values only when needed)
         spec = m.spec
 
         passing: np.ndarray | None = None
@@ -211,7 +212,7 @@ class VectorPlan:
                     continue
                 try:
                     col = ev.run(ast)
-                    values[sid], errs[sid] = to_python(col, ERROR_KEY)
+                    col_objs[sid] = col
                     arrays[sid] = col.arr if col.err is None and col.emp is None else None
                 except NeedJq as e:
                     self.runtime_fallbacks[self.wheres[sid]] = str(e)
@@ -233,11 +234,13 @@ class VectorPlan:
         else:
             for sid in range(nslots):
                 values[sid] = []
-        if (columnar and not filter_err and not failures and all(a is not None for a in arrays)
-                and not any(e for e in errs)):
+        if columnar and len(rows) and not filter_err and not failures and all(a is not None for a in arrays):
             kept = lines if taken is None else lines.take(taken)
-            out.columns = EntityColumns(self, list(range(len(rows))), kept.to_pylist(), arrays, values)
+            out.columns = EntityColumns(self, list(range(len(rows))), kept.to_pylist(), arrays, col_objs)
         else:
+            for sid, col in enumerate(col_objs):
+                if col is not None:
+                    values[sid], errs[sid] = to_python(col, ERROR_KEY)
             self._assemble(rows, values, errs, lines.to_pylist(), filter_err, failures, out)
         out.filtered_out += n - len(rows) - len(filter_err) - len([f for f in failures if f not in set(rows)])
 
@@ -286,7 +289,21 @@ class EntityColumns:
     rows: list
     lines: list
     arrays: list
-    values: list
+    cols: list  # the evaluated columns (vector.evaluate.Col), one per slot
+
+    def __post_init__(self):
+        self._values: dict[int, list] = {}
+
+    def value(self, i: int) -> list:
+        """Slot i's values as jq outputs them (Python), made on first use."""
+        v = self._values.get(i)
+        if v is None:
+            v = self._values[i] = to_python(self.cols[i], ERROR_KEY)[0]
+        return v
+
+    @property
+    def values(self) -> list:
+        return [self.value(i) for i in range(len(self.cols))]
 
     def results(self) -> list:
         return self.plan._fast(self.rows, self.values, self.lines)
