@@ -211,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
                 proc.wait()
                 killed += 1
                 kill_moments.append(round(delay, 2))
+                if args.max_delay is None:  # reach later steps (catalog, table) too as runs grow
+                    max_delay *= 1.05
             if attempt > 10 * args.kills + 10:
                 break
         # the slices not uploaded yet, then runs to completion
