@@ -16,8 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .codec import to_json
-from .schema import AUDIT, AUDIT_COLUMNS, ENTITIES, ENTITY_COLUMNS, RELATIONS, TMP_ENTITIES, TMP_KEYS
-from .store import _UPDATE
+from .schema import AUDIT, AUDIT_COLUMNS, ENTITIES, ENTITY_COLUMNS, RELATIONS, TMP_KEYS
 from .validate import IDENTIFIER_MAX, value_problem
 
 _PLAIN_ID = "^[A-Za-z0-9@_.+:\\\\/=-]{1,%d}$" % IDENTIFIER_MAX
@@ -131,12 +130,7 @@ def bulk_create(w, cols) -> bool:
         "object_key": pa.repeat(pa.scalar(ctx.object_key, pa.string()), n),
     }).select(list(ENTITY_COLUMNS))
     store = w.store
-    store._temp_tables()
-    tx.execute(f"DELETE FROM {TMP_ENTITIES}")
-    tx.insert_arrow(TMP_ENTITIES, table)
-    names = ", ".join(ENTITY_COLUMNS)
-    tx.execute(f"INSERT INTO {ENTITIES} ({names}) SELECT {names} FROM {TMP_ENTITIES}"
-               f" ON CONFLICT (blueprint, identifier) DO UPDATE SET {_UPDATE}")
+    tx.insert_arrow(ENTITIES, table)  # checked above: none of these identifiers exists, none repeats
     id_arr = table.column("identifier").combine_chunks()
     for name, i in relations:
         target = w.relation_targets.get((bp_name, name))
