@@ -1,5 +1,5 @@
-"""Two runs of one partition at once — one as a sensor triggers it (objects discovered first, the
-discovered tag set: `s3-pipelines run`), one launched by hand (it lists S3 itself and retries failed
+"""Two runs of one partition at once — one requested by the stream's sensor (a real tick: objects
+discovered first, the run tagged as discovered), one launched by hand (it lists S3 itself and retries failed
 objects) — in two processes sharing the ledger, the Dagster instance and the DuckDB catalog. The
 ledger's transactional claims must make each object load once: every record is staged once, made
 into one entity with one audit row, and written to the table once."""
@@ -37,9 +37,14 @@ MANUAL = WAIT_THEN.format(
     run="r = job.execute_in_process(partition_key=sys.argv[2], instance=dg.DagsterInstance.get(), raise_on_error=False)\n"
         "print('RUN', r.run_id, r.success)\nsys.exit(0 if r.success else 1)",
 )
-SENSOR_LIKE = WAIT_THEN.format(
-    prepare="from s3_pipelines.runner import run_pending, print_summary",
-    run="ok = print_summary(run_pending(load_config(os.environ['S3_PIPELINES_CONFIG'])))\nsys.exit(0 if ok else 1)",
+SENSOR = WAIT_THEN.format(  # a sensor tick (the daemon's path), then the run it requests
+    prepare="import dagster as dg\ndefs = build_definitions(load_config(os.environ['S3_PIPELINES_CONFIG']))\n"
+            "sensor, job = defs.resolve_sensor_def('events_sensor'), defs.resolve_job_def('events_job')\n"
+            "instance = dg.DagsterInstance.get()",
+    run="ctx = dg.build_sensor_context(instance=instance, resources=defs.resources, definitions=defs)\n"
+        "(req,) = sensor.evaluate_tick(ctx).run_requests\n"
+        "r = job.execute_in_process(partition_key=req.partition_key, tags=req.tags, instance=instance,"
+        " raise_on_error=False)\nprint('RUN', r.run_id, r.success)\nsys.exit(0 if r.success else 1)",
 )
 
 
@@ -57,7 +62,7 @@ def test_sensor_run_and_manual_run_of_one_partition_load_each_object_once(tmp_pa
     go = tmp_path / "go"
     procs = [subprocess.Popen([sys.executable, "-c", code, str(go), today()], env=env, cwd=tmp_path,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for code in (MANUAL, SENSOR_LIKE)]
+             for code in (MANUAL, SENSOR)]
     deadline = time.monotonic() + 120
     while len(list(tmp_path.glob("go.ready.*"))) < 2 and time.monotonic() < deadline:  # both imported and built
         time.sleep(0.05)
