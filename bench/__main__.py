@@ -32,7 +32,7 @@ def main() -> None:
         from . import end_to_end
 
         if args.quick:
-            end_to_end.run(records=50_000, repeats=1)
+            end_to_end.run(records=50_000, repeats=1, dlt_repeats=1)
         else:
             end_to_end.run()
     if "e2e-memory" in args.which:

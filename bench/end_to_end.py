@@ -36,7 +36,7 @@ def child(what: str, endpoint: str, key: str, workdir: Path, timeout: float = 18
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run(records: int = 1_000_000, repeats: int = 3, dlt_repeats: int = 1) -> dict:
+def run(records: int = 1_000_000, repeats: int = 3, dlt_repeats: int = 3) -> dict:
     key = "data/bench/reference.jsonl.gz"
     results: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as tmp, MotoServer() as server:
