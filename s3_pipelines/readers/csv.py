@@ -79,9 +79,10 @@ def read_csv(reader: ChunkReader, key: str, policy: Policy, opts: ReadOptions) -
         rejected[(row.number or 0) - header_rows] = (row.text or "", row.expected_columns, row.actual_columns)
         return "skip"
 
+    tail = _Tail(reader)
     try:
         stream = pacsv.open_csv(
-            reader,
+            tail,
             read_options=pacsv.ReadOptions(
                 use_threads=False,
                 block_size=CSV_BLOCK_BYTES,
@@ -104,6 +105,7 @@ def read_csv(reader: ChunkReader, key: str, policy: Policy, opts: ReadOptions) -
     except pa.ArrowInvalid as e:
         raise ObjectError(key, f"CSV cannot be parsed: {str(e)[:300]}") from None
     numbering = _Numbering(line, policy, rejected)
+    last_value, last_line = None, None  # last cell of the last row, and that row's line
     while True:
         try:
             batch = stream.read_next_batch()
@@ -112,11 +114,51 @@ def read_csv(reader: ChunkReader, key: str, policy: Policy, opts: ReadOptions) -
         except pa.ArrowInvalid as e:
             raise ObjectError(key, f"CSV cannot be parsed: {str(e)[:300]}") from None
         if batch.num_rows:
+            last_value = batch.column(batch.num_columns - 1)[-1].as_py()
             piece = numbering.place(pa.Table.from_batches([batch]))
+            last_line = int(piece.lines[-1]) if len(piece.lines) else None
             piece = _utf8(piece, policy)
             if piece.table.num_rows:
                 yield replace(piece, raw_text=frozenset(names))
+    rows_after = any(k <= 0 or k >= numbering.next_k for k in rejected)  # rejected rows after the last one
+    if not rows_after and _unclosed_quote(last_value, tail.tail, o.quote_char.encode()):
+        raise ObjectError(key, "a quoted value opened in the last row is never closed: it runs to the end of "
+                               "the object, taking every line after it", last_line)
     numbering.finish()
+
+
+class _Tail:
+    """Passes reads through, keeping the last TAIL_BYTES read (to look at how the data ended)."""
+
+    TAIL_BYTES = 1 << 20
+
+    def __init__(self, reader: ChunkReader):
+        self.reader, self.tail, self.closed = reader, b"", False
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.reader.read(n)
+        if data:
+            self.tail = data[-self.TAIL_BYTES:] if len(data) >= self.TAIL_BYTES else (self.tail + data)[-self.TAIL_BYTES:]
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _unclosed_quote(value: bytes | None, tail: bytes, quote: bytes) -> bool:
+    """pyarrow ends a quoted value left open at the end of the data without a word, the rest of
+    the object inside it. Seen from the raw end: a value holding a newline must have been quoted,
+    so the data must end with the closing quote; a one-line value must not be the raw end preceded
+    by its opening quote."""
+    if not value:
+        return False
+    if b"\n" in value:
+        return not tail.rstrip(b"\r\n").endswith(quote)
+    opened = quote + value.replace(quote, quote + quote)
+    return len(opened) <= len(tail) and tail.endswith(opened)
 
 
 class _Numbering:
