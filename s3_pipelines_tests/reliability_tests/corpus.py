@@ -102,6 +102,8 @@ CASES = [
          rows=2, bad_lines=[3, 4], bad_reason="expected 2 columns"),
     Case("quoted_newlines_csv", "in/quoted.csv", lines("id,note", '1,"two\nlines"', '2,"three\nmore\nlines"', "3,x"),
          good="csv", rows=3, columns={"note": ["two\nlines", "three\nmore\nlines", "x"], "_s3_line": [2, 4, 7]}),
+    Case("unterminated_quote_csv", "in/open_quote.csv", lines("id,note", "1,a", '2,"never closed', "3,c"),
+         good="csv", status="failed", error="never closed", line=3),
     Case("header_only_csv", "in/header.csv", lines("id,name"), good="csv", rows=0),
     # --- JSON -----------------------------------------------------------------------------------
     Case("duplicate_json_keys", "in/dup.jsonl", lines('{"id": 1, "v": "first", "v": "last"}', '{"id": 2, "v": "x"}'),
