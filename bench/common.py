@@ -11,6 +11,16 @@ from pathlib import Path
 from s3_pipelines.local_s3 import free_port, stop_process, wait_until_answers
 
 
+def bench_bucket(server, bucket: str):
+    """A boto3 client of a local S3 server with `bucket` created (the benchmarks' object store)."""
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=server.endpoint_url, region_name="us-east-1",
+                      aws_access_key_id="bench", aws_secret_access_key="bench")
+    s3.create_bucket(Bucket=bucket)
+    return s3
+
+
 def median(values):
     return statistics.median(values)
 

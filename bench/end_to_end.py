@@ -18,11 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import boto3
 
 from s3_pipelines.local_s3 import MotoServer
 
-from .common import median, print_table
+from .common import bench_bucket, median, print_table
 from .mapping import write_records_gz
 
 BUCKET = "bench-e2e"
@@ -40,9 +39,7 @@ def run(records: int = 1_000_000, repeats: int = 3, dlt_repeats: int = 3) -> dic
     key = "data/bench/reference.jsonl.gz"
     results: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as tmp, MotoServer() as server:
-        s3 = boto3.client("s3", endpoint_url=server.endpoint_url, region_name="us-east-1",
-                          aws_access_key_id="bench", aws_secret_access_key="bench")
-        s3.create_bucket(Bucket=BUCKET)
+        s3 = bench_bucket(server, BUCKET)
         path = Path(tmp) / "reference.jsonl.gz"
         t = time.perf_counter()
         size = write_records_gz(path, records)
@@ -95,9 +92,7 @@ def run_memory(sizes_mb=(100, 1000), repeats: int = 1) -> dict:
     per_record = sum(len(t) for t in _sample_lines()) / 10_000
     results = {}
     with tempfile.TemporaryDirectory() as tmp, MotoServer() as server:
-        s3 = boto3.client("s3", endpoint_url=server.endpoint_url, region_name="us-east-1",
-                          aws_access_key_id="bench", aws_secret_access_key="bench")
-        s3.create_bucket(Bucket=BUCKET)
+        s3 = bench_bucket(server, BUCKET)
         for mb in sizes_mb:
             n = int(mb * 1_000_000 / per_record)
             key = f"data/bench/{mb}mb.jsonl.gz"

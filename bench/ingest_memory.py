@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import random
 import subprocess
 import sys
@@ -16,11 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import boto3
 
 from s3_pipelines.local_s3 import MotoServer
 
-from .common import median, print_table
+from .common import bench_bucket, median, print_table
 
 BUCKET = "bench-memory"
 
@@ -59,9 +57,7 @@ def ingest_in_child(endpoint: str, key: str, workdir: Path) -> dict:
 def run(sizes_mb=(100, 1000), repeats: int = 3) -> dict:
     results = {}
     with tempfile.TemporaryDirectory() as tmp, MotoServer() as server:
-        s3 = boto3.client("s3", endpoint_url=server.endpoint_url, region_name="us-east-1",
-                          aws_access_key_id="bench", aws_secret_access_key="bench")
-        s3.create_bucket(Bucket=BUCKET)
+        s3 = bench_bucket(server, BUCKET)
         for mb in sizes_mb:
             path = Path(tmp) / f"{mb}mb.jsonl.gz"
             t = time.perf_counter()

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import median, print_table
+from .common import bench_bucket, median, print_table
 
 BUCKET, KEY = "bench-tables", "polaris-ingest/sessions.json.gz"
 CITIES = [f"city-{i:02d}" for i in range(50)]
@@ -116,15 +116,11 @@ def _run_child(what: str, endpoint: str, workdir: Path) -> dict:
 
 
 def run(records: int = 1_000_000, repeats: int = 3) -> dict:
-    import boto3
-
     from s3_pipelines.local_s3 import MotoServer
 
     results: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as tmp, MotoServer() as server:
-        s3 = boto3.client("s3", endpoint_url=server.endpoint_url, region_name="us-east-1",
-                          aws_access_key_id="bench", aws_secret_access_key="bench")
-        s3.create_bucket(Bucket=BUCKET)
+        s3 = bench_bucket(server, BUCKET)
         path = Path(tmp) / "sessions.json.gz"
         size = write_sessions(path, records)
         s3.upload_file(str(path), BUCKET, KEY)
