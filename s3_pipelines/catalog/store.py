@@ -43,7 +43,7 @@ class EntityStore:
         if len(keys) <= 20:
             found = []
             for bp, ident in keys:
-                found += self._select(f"WHERE blueprint = ? AND identifier = ?", (bp, ident))
+                found += self._select("WHERE blueprint = ? AND identifier = ?", (bp, ident))
         else:
             self._temp_tables()
             self.tx.execute(f"DELETE FROM {TMP_KEYS}")

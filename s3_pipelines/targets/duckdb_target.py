@@ -4,12 +4,10 @@ opening retries while another process (a concurrent run, the CLI) holds it."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from .base import SqlTarget, Tx, qident
 

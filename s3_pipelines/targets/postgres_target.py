@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Sequence
 from contextlib import contextmanager
 
 import pyarrow as pa
