@@ -4,7 +4,6 @@ rows and counts, on new entities (bulk), merges into existing ones and invalid v
 
 from __future__ import annotations
 
-import pytest
 
 from s3_pipelines.catalog import apply as apply_module
 from s3_pipelines.catalog import audit_rows, export_entities
@@ -90,11 +89,3 @@ def test_bulk_path_equals_row_path(tmp_path, monkeypatch, sql_target):
     assert got[0] == want[0]
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
-def sql_target(request, tmp_path):
-    from .conftest import _pg_target
-
-    if request.param == "duckdb":
-        yield DuckDBTarget(tmp_path / "bulk.duckdb")
-        return
-    yield from _pg_target(request.getfixturevalue("pg_url"))
