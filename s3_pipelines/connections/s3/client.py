@@ -39,9 +39,9 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from ..config.models import S3ConnectionConfig
-from ..config.secrets import last4
-from ..objects import ObjectChangedError, ObjectError, S3Object
+from ...config.models import S3ConnectionConfig
+from ...config.secrets import last4
+from ...objects import ObjectChangedError, ObjectError, S3Object
 
 ACCESS_DENIED_CODES = {
     "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken",
