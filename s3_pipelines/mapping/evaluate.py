@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
-import re
 from dataclasses import dataclass
 
 import jq
 import orjson
 
+from ..readers.records import json_loads
 from .port_jq import clean_jq_message
 
 
@@ -44,14 +44,7 @@ def dumps(value) -> bytes:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_default).encode()
 
 
-_LONG_DIGITS = re.compile(r"\d{19}")
-
-
-def loads(text: str):
-    """orjson, except where an integer may exceed 64 bits: orjson would make it a float."""
-    if _LONG_DIGITS.search(text):
-        return json.loads(text)
-    return orjson.loads(text)
+loads = json_loads  # exact integers beyond 64 bits
 
 
 class JqBatchEvaluator:

@@ -3,7 +3,9 @@
 `read_batches` streams: decompressed bytes are read in bounded chunks, Parquet row groups batch by
 batch. Each batch ends with provenance columns `_s3_bucket`, `_s3_key`, `_s3_etag`, `_s3_row`
 (1-based record ordinal, bad records counted) and `_s3_line` (1-based start line; null for
-Parquet and JSON documents). Bad records go to `on_bad` or stop the object, per `on_error`.
+Parquet and JSON documents), and before them — for JSON formats without a declared schema — `_s3_record`, each
+record's JSON text exactly as written (typed columns are the union of the records' keys; this
+column is what each record really held). Bad records go to `on_bad` or stop the object, per `on_error`.
 """
 
 from __future__ import annotations
@@ -21,11 +23,11 @@ from .envelope import AirbyteEnvelope
 from .json import read_json
 from .jsonl import read_jsonl
 from .parquet import read_parquet
-from .records import Piece, is_json_text, json_text_field
+from .records import PROVENANCE, RECORD_COLUMN, Piece, is_json_text, json_text_field, storable
 from .schema import TypeMemory, apply_schema, infer_text_columns
 
 __all__ = ["BadRecord", "LocalFileSource", "ObjectSource", "ReadOptions", "read_batches", "detect_format",
-           "is_json_text"]
+           "is_json_text", "PROVENANCE", "RECORD_COLUMN"]
 
 COMPRESSION_SUFFIXES = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd": "zstd"}
 FORMAT_SUFFIXES = {
@@ -37,7 +39,6 @@ FORMAT_SUFFIXES = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-PROVENANCE = ("_s3_bucket", "_s3_key", "_s3_etag", "_s3_row", "_s3_line")
 _TEXT_READERS = {"jsonl": read_jsonl, "csv": read_csv, "json": read_json}
 
 
@@ -153,7 +154,14 @@ class _Finisher:
         n = table.num_rows
         if not n:
             return
-        data = [(name, table.column(i)) for i, name in enumerate(table.column_names) if name not in PROVENANCE]
+        data, fixed = [], {}
+        for i, name in enumerate(table.column_names):
+            if name in PROVENANCE:
+                continue
+            col, fld = storable(table.column(i), name)
+            if fld is not None:
+                fixed[name] = fld
+            data.append((name, col))
         prov = [
             ("_s3_bucket", _constant(self.bucket, n)),
             ("_s3_key", _constant(self.key, n)),
@@ -161,8 +169,11 @@ class _Finisher:
             ("_s3_row", pa.array(piece.rows, pa.int64())),
             ("_s3_line", pa.nulls(n, pa.int64()) if piece.lines is None else pa.array(piece.lines, pa.int64())),
         ]
+        if piece.texts is not None:  # before the provenance columns, which stay last
+            data.append((RECORD_COLUMN, piece.texts))
         cols = data + prov
-        fields = [json_text_field(name) if name in piece.json_text and pa.types.is_string(c.type)
+        fields = [fixed[name] if name in fixed
+                  else json_text_field(name) if name in piece.json_text and pa.types.is_string(c.type)
                   else pa.field(name, c.type) for name, c in cols]
         out = pa.Table.from_arrays([c for _, c in cols], schema=pa.schema(fields))
         yield from out.to_batches(max_chunksize=self.opts.batch_rows)

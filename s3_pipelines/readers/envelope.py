@@ -4,19 +4,16 @@ flattened keep their columns, metadata moved last."""
 
 from __future__ import annotations
 
-import json
-import re
+from dataclasses import replace
 
 import numpy as np
-import orjson
 import pyarrow as pa
 
 from .base import Policy
-from .records import Piece, table_from_records
+from .records import Piece, json_dumps, json_loads, table_from_records
 from .schema import is_airbyte_meta
 
 DATA = "_airbyte_data"
-_LONG_DIGITS = re.compile(r"\d{19}")  # orjson would round such integers
 
 
 class AirbyteEnvelope:
@@ -34,7 +31,7 @@ class AirbyteEnvelope:
                 for i in range(table.num_rows):
                     self.policy.bad(piece.where(i), f"missing {DATA}")
                 return piece.keep(np.zeros(table.num_rows, dtype=bool))
-            return Piece(table.select(others + meta), piece.rows, piece.lines, piece.json_text, piece.raw_text)
+            return replace(piece, table=table.select(others + meta))
         self.wrapped = True
         col = table[DATA].combine_chunks()
         t = col.type
@@ -57,7 +54,8 @@ class AirbyteEnvelope:
                 out_names.append(n)
         out = pa.Table.from_arrays(arrays, names=out_names) if arrays else rest.select([])
         raw = frozenset(n for n in piece.raw_text if n in meta or n in others)
-        return Piece(out, kept.rows, kept.lines, json_text=json_cols, raw_text=raw)
+        texts = _unwrapped_texts(kept.texts, others + meta) if kept.texts is not None else None
+        return Piece(out, kept.rows, kept.lines, json_text=json_cols, raw_text=raw, texts=texts)
 
     def _from_struct(self, col: pa.StructArray):
         ok = col.is_valid().to_numpy(zero_copy_only=False)
@@ -72,7 +70,7 @@ class AirbyteEnvelope:
         records = []
         for i, text in enumerate(col.to_pylist()):
             try:
-                rec = None if text is None else json.loads(text) if _LONG_DIGITS.search(text) else orjson.loads(text)
+                rec = None if text is None else json_loads(text)
             except ValueError:  # orjson.JSONDecodeError and json.JSONDecodeError are ValueErrors
                 rec = "not json"
             if isinstance(rec, dict):
@@ -81,3 +79,18 @@ class AirbyteEnvelope:
                 ok[i] = False
         data, json_cols = table_from_records(records)
         return data, json_cols, ok
+
+
+def _unwrapped_texts(texts: pa.Array, rest: list[str]) -> pa.Array:
+    """Each record as the mapping sees it: `_airbyte_data`'s fields, then the line's other fields
+    (the `_airbyte_*` metadata) that the data does not have."""
+    out = []
+    for text in texts.to_pylist():
+        line = json_loads(text)
+        data = line[DATA]
+        rec = dict(json_loads(data) if isinstance(data, str) else data)
+        for name in rest:
+            if name in line and name not in rec:
+                rec[name] = line[name]
+        out.append(json_dumps(rec))
+    return pa.array(out, pa.string())

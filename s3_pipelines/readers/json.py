@@ -11,11 +11,12 @@ from typing import Iterator
 
 import ijson
 import numpy as np
+import pyarrow as pa
 
 from ..objects import ObjectError
 from .base import Policy, ReadOptions
 from .compression import ChunkReader
-from .records import Piece, table_from_records
+from .records import Piece, json_dumps, table_from_records
 
 BOM = b"\xef\xbb\xbf"
 
@@ -87,4 +88,5 @@ def _first_line(e: Exception) -> str:
 
 def _piece(batch: list[dict], rows: list[int]) -> Piece:
     table, json_cols = table_from_records(batch)
-    return Piece(table, np.array(rows, dtype=np.int64), None, json_text=json_cols)
+    texts = pa.array([json_dumps(rec) for rec in batch], pa.string())
+    return Piece(table, np.array(rows, dtype=np.int64), None, json_text=json_cols, texts=texts)

@@ -222,7 +222,19 @@ def _fast(chunk: bytes, n_lines: int, line0: int, row0: int, arrow: ArrowJson) -
         return None
     if any(_has_huge_double(c) for c in table.columns) and _LONG_DIGITS.search(chunk):
         return None
-    return Piece(table, np.arange(row0 + 1, row0 + 1 + len(good), dtype=np.int64), good + line0 + 1), len(good)
+    rows = np.arange(row0 + 1, row0 + 1 + len(good), dtype=np.int64)
+    return Piece(table, rows, good + line0 + 1, texts=_record_texts(chunk, good, n_lines)), len(good)
+
+
+def _record_texts(chunk: bytes, good: np.ndarray, n_lines: int) -> pa.Array:
+    """Each record's text as written: over the chunk, a value runs from the end of the previous
+    record's line to the end of its own (blank lines before it ride along), then trimmed."""
+    ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10) + 1
+    if len(ends) < n_lines:  # the last line has no newline
+        ends = np.append(ends, len(chunk))
+    offsets = np.concatenate([np.zeros(1, np.int64), ends[good]]).astype(np.int32)
+    spans = pa.StringArray.from_buffers(len(good), pa.py_buffer(offsets), pa.py_buffer(chunk))
+    return pc.utf8_trim_whitespace(spans)
 
 
 def _slow(chunk: bytes, line0: int, row0: int, arrow: ArrowJson, policy: Policy) -> tuple[Piece, int]:
@@ -269,8 +281,16 @@ def _slow(chunk: bytes, line0: int, row0: int, arrow: ArrowJson, policy: Policy)
             table = None
     if table is None:
         table, json_cols = table_from_records(good_objs)
-    piece = Piece(table, np.array(rows, dtype=np.int64), np.array(line_nos, dtype=np.int64), json_text=json_cols)
+    piece = Piece(table, np.array(rows, dtype=np.int64), np.array(line_nos, dtype=np.int64), json_text=json_cols,
+                  texts=_texts(good_text))
     return piece, n_records
+
+
+def _texts(lines: list[bytes]) -> pa.Array:
+    try:
+        return pa.array(lines, pa.binary()).cast(pa.string())
+    except pa.ArrowInvalid:  # not UTF-8 (e.g. a UTF-16 line json.loads accepted): keep what decodes
+        return pa.array([ln.decode("utf-8", "replace") for ln in lines], pa.string())
 
 
 def _with_nan(text: bytes):

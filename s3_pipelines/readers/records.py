@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -19,6 +20,9 @@ class Piece:
     lines: np.ndarray | None  # int64, 1-based source line per row; None when the format has no lines
     json_text: frozenset[str] = field(default_factory=frozenset)  # string columns holding JSON text
     raw_text: frozenset[str] = field(default_factory=frozenset)  # csv cell text, not yet typed
+    # the JSON text of each record as the source wrote it (JSON formats): the typed columns are the
+    # union of the records' keys, this is what each record really held (see RECORD_COLUMN)
+    texts: pa.Array | None = None
 
     def where(self, i: int) -> int:
         """What a BadRecord for row i points at: its line, else its ordinal."""
@@ -32,7 +36,15 @@ class Piece:
             table=self.table.filter(pa.array(mask)),
             rows=self.rows[mask],
             lines=None if self.lines is None else self.lines[mask],
+            texts=None if self.texts is None else self.texts.filter(pa.array(mask)),
         )
+
+
+# The staged column holding each record's JSON text exactly as the source wrote it (key order,
+# empty objects, absent keys, number literals). Typed columns are a view for SQL and for the
+# compiled mapping path; whatever needs the record itself (jq, exports) reads this column.
+RECORD_COLUMN = "_s3_record"
+PROVENANCE = ("_s3_bucket", "_s3_key", "_s3_etag", "_s3_row", "_s3_line", RECORD_COLUMN)
 
 
 # Field metadata marking a string column that holds the JSON text of its values (a column whose
@@ -46,6 +58,16 @@ def json_text_field(name: str) -> pa.Field:
 
 def is_json_text(field: pa.Field) -> bool:
     return bool(field.metadata) and field.metadata.get(JSON_TEXT_KEY) == b"1"
+
+
+_LONG_DIGITS = re.compile(r"\d{19}")
+
+
+def json_loads(text: str | bytes):
+    """orjson, except where an integer may exceed 64 bits (orjson would make it a float)."""
+    if _LONG_DIGITS.search(text if isinstance(text, str) else text.decode("utf-8", "replace")):
+        return json.loads(text)
+    return orjson.loads(text)
 
 
 def json_dumps(value) -> str:
@@ -77,3 +99,46 @@ def table_from_records(records: list[dict]) -> tuple[pa.Table, frozenset[str]]:
     if not arrays:  # records with no fields still count as rows
         return pa.table({"__n": pa.nulls(len(records))}).drop_columns(["__n"]), frozenset()
     return pa.Table.from_arrays(arrays, names=list(names)), frozenset(json_cols)
+
+
+def _has_empty_struct(t: pa.DataType) -> bool:
+    if pa.types.is_struct(t):
+        return t.num_fields == 0 or any(_has_empty_struct(f.type) for f in t)
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return _has_empty_struct(t.value_type)
+    return False
+
+
+def _storable_array(arr: pa.Array, name: str) -> tuple[pa.Array, pa.Field]:
+    t = arr.type
+    if not _has_empty_struct(t):
+        return arr, pa.field(name, t)
+    if pa.types.is_struct(t) and t.num_fields == 0:  # only ever {} or null: its JSON text
+        text = pa.array(["{}" if v else None for v in arr.is_valid().to_pylist()], pa.string())
+        return text, json_text_field(name)
+    mask = arr.is_null() if arr.null_count else None
+    if pa.types.is_struct(t):
+        children = [_storable_array(arr.field(i), t.field(i).name) for i in range(t.num_fields)]
+        out = pa.StructArray.from_arrays([c for c, _ in children], fields=[f for _, f in children], mask=mask)
+        return out, pa.field(name, out.type)
+    values, vfield = _storable_array(arr.values, t.value_field.name)
+    cls = pa.LargeListArray if pa.types.is_large_list(t) else pa.ListArray
+    out = cls.from_arrays(arr.offsets, values, type=(pa.large_list if cls is pa.LargeListArray else pa.list_)(vfield),
+                          mask=mask)
+    return out, pa.field(name, out.type)
+
+
+def storable(col: pa.Array | pa.ChunkedArray, name: str) -> tuple[pa.Array | pa.ChunkedArray, pa.Field | None]:
+    """A typed column Parquet can hold: an empty object infers as `struct<>`, which Parquet cannot
+    store, so such values (at any depth) become their JSON text "{}" in a field marked as JSON text.
+    Returns (column, new field) — the field is None when nothing changed. The record itself is
+    unaffected: its exact text is in RECORD_COLUMN."""
+    if not _has_empty_struct(col.type):
+        return col, None
+    if isinstance(col, pa.ChunkedArray):
+        parts = [_storable_array(c, name) for c in col.chunks]
+        if not parts:
+            arr, fld = _storable_array(pa.array([], col.type), name)
+            return pa.chunked_array([], arr.type), fld
+        return pa.chunked_array([p for p, _ in parts], parts[0][1].type), parts[0][1]
+    return _storable_array(col, name)

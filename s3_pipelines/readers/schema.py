@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -293,7 +294,7 @@ def infer_text_columns(piece: Piece) -> Piece:
         typed = _infer(col)
         if typed is not None:
             table = table.set_column(idx, pa.field(name, typed.type), typed)
-    return Piece(table, piece.rows, piece.lines, json_text=piece.json_text)
+    return replace(piece, table=table, raw_text=frozenset())
 
 
 def _infer(col: pa.ChunkedArray):
@@ -335,4 +336,4 @@ class TypeMemory:
                     continue
             if not pa.types.is_null(f.type):
                 self.types[f.name] = f.type
-        return Piece(table, piece.rows, piece.lines, piece.json_text, piece.raw_text)
+        return replace(piece, table=table)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from s3_pipelines.readers import BadRecord, LocalFileSource, ReadOptions, read_batches
-
-PROVENANCE = ["_s3_bucket", "_s3_key", "_s3_etag", "_s3_row", "_s3_line"]
+from s3_pipelines.readers import PROVENANCE, BadRecord, LocalFileSource, ReadOptions, read_batches
 
 
 def read_bytes(tmp_path, name: str, data: bytes, provenance=None, **opts) -> tuple[pa.Table | None, list[BadRecord]]:
