@@ -58,17 +58,32 @@ def _epoch_seconds(col: pa.Array, name: str, where: str) -> np.ndarray:
     elif pa.types.is_integer(t) or pa.types.is_floating(t):
         secs = pc.cast(col, pa.float64())
     elif pa.types.is_string(t) or pa.types.is_large_string(t):
-        try:
-            ts = pc.cast(pc.utf8_trim_whitespace(col), pa.timestamp("us", tz="UTC"))
-        except pa.ArrowInvalid as exc:
-            raise WindowError(f"{where}: time field {name!r} holds text that is not an ISO 8601 time ({exc})") from None
-        secs = pc.divide(pc.cast(ts.cast(pa.int64()), pa.float64()), 1e6)
+        secs = _text_seconds(pc.utf8_trim_whitespace(col), name, where)
     else:
         raise WindowError(f"{where}: time field {name!r} has type {t}, not a time")
     if secs.null_count:
         row = int(np.flatnonzero(secs.is_null().to_numpy(zero_copy_only=False))[0])
         raise WindowError(f"{where}: record {row + 1} has no value in time field {name!r}")
     return secs.to_numpy(zero_copy_only=False)
+
+
+def _text_seconds(col: pa.Array, name: str, where: str) -> pa.Array:
+    """ISO 8601 text; a time without a zone offset is UTC."""
+    for tz in ("UTC", None):  # one Arrow cast when all texts agree on having an offset or not
+        try:
+            ts = pc.cast(col, pa.timestamp("us", tz=tz))
+            return pc.divide(pc.cast(ts.cast(pa.int64()), pa.float64()), 1e6)
+        except pa.ArrowInvalid:
+            pass
+    out = []
+    for i, text in enumerate(col.to_pylist()):
+        try:
+            t = None if text is None else dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise WindowError(f"{where}: record {i + 1} has {text!r} in time field {name!r}, "
+                              "not an ISO 8601 time") from None
+        out.append(None if t is None else (t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)).timestamp())
+    return pa.array(out, pa.float64())
 
 
 def record_windows(batch: pa.RecordBatch, time_field: str, seconds: int, where: str = "batch") -> np.ndarray:
