@@ -2,9 +2,10 @@
 
 Nothing here knows Dagster or a database: records in, entity results (with their lines) out."""
 
-from .compile import CompiledMapping, EntityResult, MapOutput, compile_mapping
+from .compile import CompiledMapping, compile_mapping
 from .port_jq import JqSyntaxError, compile_jq, port_to_jq
 from .records import batch_records
+from .results import EntityResult, MapOutput
 from .spec import MappingSpec
 
 __all__ = ["CompiledMapping", "EntityResult", "JqSyntaxError", "MapOutput", "MappingSpec", "batch_records",

@@ -14,46 +14,22 @@ program per mapping over the batch's records. Both give the same results.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .evaluate import JqBatchEvaluator, RecordFailure, dumps
 from .port_jq import compile_jq
 from .program import ERROR_KEY, build_program, uses_input
 from .records import batch_records
+from .results import EntityResult, Leaf, MapOutput, fill, make_template
 from .spec import MappingSpec
+from .vector.plan import VectorPlan
+
+_Leaf = Leaf  # the name catalog/bulk.py imports from here
 
 _HEAD = b'{"body":'
 _TAIL = b',"headers":{},"queryParams":{}}'
 SOURCE_KEY = "_PORT_SOURCE_OBJECT_KEY"
-
-
-@dataclass
-class EntityResult:
-    """What one record (or item) asks of the catalog, before blueprint validation."""
-
-    line: int | None
-    operation: str  # create | delete
-    blueprint: str
-    identifier: Any = None  # a string when valid; checked by the catalog
-    fields: dict = field(default_factory=dict)  # title/icon/team when mapped, properties, relations
-    error: str | None = None  # jq runtime error: the entity cannot be written
-
-    def entity(self) -> dict:
-        """Port's entity shape (what test-mapping prints)."""
-        return {"blueprint": self.blueprint, "identifier": self.identifier, **self.fields}
-
-
-@dataclass
-class MapOutput:
-    results: list[EntityResult] = field(default_factory=list)
-    filtered_out: int = 0
-    # map_batch(columnar=True): the results as columns (vector.plan.EntityColumns) instead of
-    # `results`, when every expression compiled and no record failed
-    columns: Any = None
-
-    def all_results(self) -> list[EntityResult]:
-        return self.columns.results() if self.columns is not None else self.results
 
 
 @dataclass(frozen=True)
@@ -94,7 +70,7 @@ class CompiledMapping:
                 add(("properties", name), expr)
             self.relation_templates: dict[str, Any] = {}
             for name, value in spec.relations.items():
-                self.relation_templates[name] = _template(("relations", name), value, add)
+                self.relation_templates[name] = make_template(("relations", name), value, add)
         else:
             self.relation_templates = {}
         for extra in (spec.filter, spec.items):
@@ -111,8 +87,6 @@ class CompiledMapping:
     def vector(self):
         """The compiled (vectorized) path of this mapping."""
         if self._vector is None:
-            from .vector.plan import VectorPlan
-
             self._vector = VectorPlan(self)
         return self._vector
 
@@ -210,38 +184,8 @@ class CompiledMapping:
                 fields[kind] = v
         if self.spec.operation == "create":
             fields["properties"] = props
-            fields["relations"] = {name: _fill(t, leaves) for name, t in self.relation_templates.items()}
+            fields["relations"] = {name: fill(t, leaves) for name, t in self.relation_templates.items()}
         out.results.append(EntityResult(line, self.spec.operation, self.spec.blueprint, ident, fields))
-
-
-class _Leaf:
-    """A jq leaf of a relation structure: filled from its slot."""
-
-    __slots__ = ("path",)
-
-    def __init__(self, path: tuple):
-        self.path = path
-
-
-def _template(path: tuple, value, add):
-    if isinstance(value, str):
-        add(path, value)
-        return _Leaf(path)
-    if isinstance(value, dict):
-        return {k: _template(path + (k,), v, add) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_template(path + (i,), v, add) for i, v in enumerate(value)]
-    return value  # a constant, kept as given
-
-
-def _fill(template, leaves: dict):
-    if isinstance(template, _Leaf):
-        return leaves[template.path]
-    if isinstance(template, dict):
-        return {k: _fill(v, leaves) for k, v in template.items()}
-    if isinstance(template, list):
-        return [_fill(v, leaves) for v in template]
-    return template
 
 
 def _type(v) -> str:

@@ -19,7 +19,10 @@ from ..evaluate import JqBatchEvaluator, RecordFailure, dumps
 from ..port_jq import port_to_jq
 from ..program import ERROR_KEY, build_program
 from ..records import PROVENANCE, batch_records
-from .evaluate import Evaluator, NeedJq, to_python
+from .builder import make_entity_builder
+from .columns import NeedJq, value_rows
+from .convert import to_python
+from .evaluate import Evaluator
 from .parse import Unsupported, parse
 
 _HEAD = b'{"body":'
@@ -166,7 +169,7 @@ class VectorPlan:
                     mask = pc.fill_null(col.arr, False)
                 else:
                     mask = pa.repeat(False, n)
-                ok = _ok_mask(col)
+                ok = value_rows(col)
                 if ok is not None:
                     mask = pc.and_(mask, ok)
                 passing = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
@@ -272,10 +275,10 @@ class VectorPlan:
                 gc.enable()
 
     def _fast(self, rows, values, lines):
-        """EntityResults of rows without errors, built by a function generated for this mapping
-        (literal dicts instead of generic loops: this is most of the per-record cost)."""
+        """EntityResults of rows without errors, built by a function made for this mapping's
+        shape (builder.py: this is most of the per-record cost)."""
         if self._builder is None:
-            self._builder = _make_builder(self.m)
+            self._builder = make_entity_builder(self.m)
         return self._builder(rows, lines, values)
 
 
@@ -310,50 +313,6 @@ class EntityColumns:
 
     def __len__(self) -> int:
         return len(self.rows)
-
-
-def _make_builder(m):
-    """`build(rows, lines, values) -> [EntityResult]` with the mapping's shape written out."""
-    from ..compile import EntityResult, _Leaf
-
-    spec = m.spec
-    leaf_of = {}
-    for sid, slot in enumerate(m.slots):
-        leaf_of[slot.path] = f"v{sid}[j]"
-
-    def render(t):
-        if isinstance(t, _Leaf):
-            return leaf_of[t.path]
-        if isinstance(t, dict):
-            return "{" + ", ".join(f"{k!r}: {render(v)}" for k, v in t.items()) + "}"
-        if isinstance(t, list):
-            return "[" + ", ".join(render(v) for v in t) + "]"
-        return repr(t)
-
-    parts = []
-    if spec.operation == "create":
-        for sid, slot in enumerate(m.slots):
-            if slot.path[0] in ("title", "icon", "team"):
-                parts.append(f"{slot.path[0]!r}: v{sid}[j]")
-        props = [f"{slot.path[1]!r}: v{sid}[j]" for sid, slot in enumerate(m.slots) if slot.path[0] == "properties"]
-        parts.append("'properties': {" + ", ".join(props) + "}")
-        rels = [f"{name!r}: {render(t)}" for name, t in m.relation_templates.items()]
-        parts.append("'relations': {" + ", ".join(rels) + "}")
-    unpack = "".join(f"    v{sid} = values[{sid}]\n" for sid in range(len(m.slots)))
-    code = (f"def build(rows, lines, values):\n{unpack}"
-            f"    return [ER(lines[r], OP, BP, v0[j], {{{', '.join(parts)}}}) for j, r in enumerate(rows)]\n")
-    scope = {"ER": EntityResult, "OP": spec.operation, "BP": spec.blueprint}
-    exec(compile(code, f"<mapping {spec.name} builder>", "exec"), scope)  # noqa: S102 - names are repr()'d
-    return scope["build"]
-
-
-def _ok_mask(col):
-    bad = None
-    if col.err is not None:
-        bad = pc.is_valid(col.err)
-    if col.emp is not None:
-        bad = col.emp if bad is None else pc.or_(bad, col.emp)
-    return None if bad is None else pc.invert(bad)
 
 
 def _is_error(v) -> bool:
