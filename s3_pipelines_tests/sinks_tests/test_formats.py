@@ -127,3 +127,20 @@ def test_parquet_and_csv_from_a_csv_source():
 def test_unknown_format_is_named():
     with pytest.raises(ValueError, match="unknown destination format 'xml'"):
         get_format("xml")
+
+
+def test_gzip_members_do_not_depend_on_write_sizes_and_read_back_whole():
+    from s3_pipelines.sinks.s3.formats._gzip import ParallelGzip
+
+    data = b"".join(b'{"n":%d,"s":"%s"}\n' % (i, b"abc" * (i % 50)) for i in range(60_000))
+    outs = []
+    for step in (len(data), 1000, 77_777):
+        out = io.BytesIO()
+        with ParallelGzip(out, member_bytes=1 << 20, threads=2) as z:
+            for i in range(0, len(data), step):
+                z.write(data[i:i + step])
+        outs.append(out.getvalue())
+    assert outs[0] == outs[1] == outs[2]
+    assert outs[0].count(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff") >= 3  # several members
+    assert gzip.decompress(outs[0]) == data
+    assert len(FORMATS["ndjson.gz"].decode(outs[0])) == 60_000  # the engine's reader reads every member

@@ -78,12 +78,11 @@ class _HashingFile:
 
     def __init__(self, spool_bytes: int):
         self.file = tempfile.SpooledTemporaryFile(max_size=spool_bytes)
-        self.sha256, self.md5, self.size = hashlib.sha256(), hashlib.md5(), 0
+        self.sha256, self.size = hashlib.sha256(), 0
         self.closed = False
 
     def write(self, data) -> int:
         self.sha256.update(data)
-        self.md5.update(data)
         n = self.file.write(data)
         self.size += n
         return n
@@ -99,7 +98,7 @@ class _HashingFile:
 
     def content(self) -> Content:
         self.file.seek(0)
-        return Content(self.file, self.size, self.sha256.hexdigest(), self.md5.hexdigest())
+        return Content(self.file, self.size, self.sha256.hexdigest())
 
 
 def encode_window(batches: Sequence[pa.RecordBatch], fmt: Format, provenance: bool,

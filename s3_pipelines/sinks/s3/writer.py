@@ -48,7 +48,6 @@ class Content:
     body: BinaryIO
     size: int
     sha256: str  # hex
-    md5: str  # hex
 
 
 @dataclass(frozen=True)
@@ -62,6 +61,14 @@ class PutResult:
 
 def _unquote(etag: str | None) -> str:
     return (etag or "").strip().strip('"')
+
+
+def _md5(content: Content) -> str:
+    h = hashlib.md5()
+    content.body.seek(0)
+    for chunk in iter(lambda: content.body.read(1 << 20), b""):
+        h.update(chunk)
+    return h.hexdigest()
 
 
 def _is_precondition_failed(exc: ClientError) -> bool:
@@ -126,7 +133,7 @@ class CreateOnlyWriter:
         theirs = meta.get(META_SHA256)
         if theirs is not None:
             same = theirs == content.sha256
-        elif etag == content.md5:
+        elif etag == _md5(content):  # a single-part object: its ETag is its MD5
             same = True
         else:
             same = self._sha256_of(key) == content.sha256

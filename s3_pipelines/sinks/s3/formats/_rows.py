@@ -1,11 +1,9 @@
-"""What the encoders share: the record text or typed row of each Arrow row, deterministic gzip,
-and an in-memory ObjectSource so the round-trip readers reuse `s3_pipelines.readers.read_batches`."""
+"""What the encoders share: the record text or typed row of each Arrow row, and an in-memory ObjectSource so the round-trip readers reuse `s3_pipelines.readers.read_batches`."""
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
-import gzip
 import io
 from typing import BinaryIO, Iterable, Iterator
 
@@ -16,7 +14,6 @@ import pyarrow.compute as pc
 from ....readers.records import PROVENANCE, RECORD_COLUMN, is_json_text, json_dumps, json_loads
 
 META_COLUMNS = tuple(c for c in PROVENANCE if c != RECORD_COLUMN)  # _s3_bucket, _s3_key, ...
-GZIP_LEVEL = 6
 
 
 def data_names(schema: pa.Schema, provenance: bool) -> list[str]:
@@ -99,19 +96,6 @@ def _plain_value(v):
     if isinstance(v, list):
         return [_plain_value(x) for x in v]
     return v
-
-
-class deterministic_gzip:
-    """`with deterministic_gzip(out) as z:` — no file name, mtime 0: the same bytes in, the same bytes out."""
-
-    def __init__(self, out: BinaryIO, level: int = GZIP_LEVEL):
-        self._z = gzip.GzipFile(filename="", mode="wb", fileobj=out, compresslevel=level, mtime=0)
-
-    def __enter__(self) -> gzip.GzipFile:
-        return self._z
-
-    def __exit__(self, *exc) -> None:
-        self._z.close()
 
 
 class BytesSource:

@@ -10,7 +10,8 @@ from typing import BinaryIO, Sequence
 
 import pyarrow as pa
 
-from ._rows import deterministic_gzip, read_back, record_lines, texts_of
+from ._gzip import ParallelGzip
+from ._rows import read_back, record_lines, texts_of
 
 
 def encode(batches: Sequence[pa.RecordBatch], out: BinaryIO, provenance: bool = False) -> None:
@@ -19,7 +20,7 @@ def encode(batches: Sequence[pa.RecordBatch], out: BinaryIO, provenance: bool = 
 
 
 def encode_gzip(batches: Sequence[pa.RecordBatch], out: BinaryIO, provenance: bool = False) -> None:
-    with deterministic_gzip(out) as z:
+    with ParallelGzip(out) as z:
         encode(batches, z, provenance)
 
 
