@@ -76,7 +76,7 @@ def config(endpoint: str, bucket: str, key: str, work: Path):
 def ours(endpoint: str, bucket: str, key: str, work: Path) -> dict:
     from s3_pipelines import ingest
     from s3_pipelines.catalog import apply_partition
-    from s3_pipelines.config.port_resolve import entity_config
+    from s3_pipelines.catalog.entities import entity_config
     from s3_pipelines.connections.s3 import S3Client
     from s3_pipelines.ledger import Ledger
     from s3_pipelines.mapping import compile_mapping

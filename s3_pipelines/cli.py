@@ -15,7 +15,9 @@ def _config_arg(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_validate(args) -> int:
-    cfg = load_config(args.config)
+    from .check import load_checked
+
+    cfg = load_checked(args.config)
     print(f"{cfg.source_path}: ok ({len(cfg.connections)} connection(s), {len(cfg.streams)} stream(s))")
     return 0
 

@@ -13,6 +13,7 @@ from .catalog.formats import CHECKS
 from .config.models import PipelinesConfig
 from .mapping.records import PROVENANCE, batch_records
 from .readers import ReadOptions, read_batches
+from .targets import sql_connections
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ID_NAMES = ("id", "identifier", "uuid", "key", "_id")
@@ -110,7 +111,7 @@ def infer_stream(cfg: PipelinesConfig, stream_name: str, max_records: int = 1000
     if title:
         entity["title"] = jq_path(title)
     entity["properties"] = prop_map
-    catalogs = [n for n, c in cfg.connections.items() if c.type in ("duckdb", "postgres")]
+    catalogs = sql_connections(cfg.connections)
     mapping = {"name": bp_name, "stream": stream_name, "target": catalogs[0] if catalogs else "catalog",
                "blueprint": bp_name, "entity": entity}
     doc = {

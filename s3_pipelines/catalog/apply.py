@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from ..config.port_resolve import EntityConfig
 from ..ledger import Ledger
 from ..mapping import CompiledMapping
 from ..objects import S3Object
 from ..staging import StagingStore
 from ..targets import SqlTarget
 from .bulk import bulk_create
+from .entities import EntityConfig
 from .schema import ensure_catalog
 from .writer import AuditContext, CatalogWriter, WriteCounts
 
@@ -60,8 +60,7 @@ def apply_object(target: SqlTarget, ec: EntityConfig, mapping: CompiledMapping, 
     spec = mapping.spec
     ensure_catalog(target)
     with target.transaction() as tx:
-        if tx.dialect == "postgres":  # two runs applying the same object wait for each other
-            tx.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"{spec.consumer} s3://{obj.bucket}/{obj.key}",))
+        tx.lock_key(f"{spec.consumer} s3://{obj.bucket}/{obj.key}")  # two runs applying one object wait
         if tx.is_loaded(spec.consumer, obj):
             return ObjectApplied(obj, "skipped")
         writer = CatalogWriter(tx, ec, spec, AuditContext(run_id, stream, partition, obj.key, obj.etag))

@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 
 from ..config.models import PipelinesConfig
-from ..config.port_resolve import entity_config
-from ..targets import open_target
+from ..targets import open_target, sql_connections, target_types
+from .entities import entity_config
 from .export import audit_rows, export_entities
 
 
 def catalog_target_name(cfg: PipelinesConfig, explicit: str | None, blueprint: str | None = None) -> str:
     """--target, else the catalog the blueprint's mappings write to, else the only catalog."""
-    catalogs = [n for n, c in cfg.connections.items() if c.type in ("duckdb", "postgres")]
+    catalogs = sql_connections(cfg.connections)
     if explicit is not None:
         if explicit not in catalogs:
-            raise ValueError(f"no duckdb/postgres connection named {explicit!r} (catalogs: {', '.join(catalogs) or 'none'})")
+            raise ValueError(f"no {target_types()} connection named {explicit!r} (catalogs: {', '.join(catalogs) or 'none'})")
         return explicit
     if blueprint is not None:
         used = sorted({m.target for m in entity_config(cfg).mappings if m.blueprint == blueprint})
@@ -24,7 +24,7 @@ def catalog_target_name(cfg: PipelinesConfig, explicit: str | None, blueprint: s
     if len(catalogs) == 1:
         return catalogs[0]
     raise ValueError(f"several catalogs ({', '.join(catalogs)}): give --target NAME" if catalogs
-                     else "no duckdb/postgres connection in the config")
+                     else f"no {target_types()} connection in the config")
 
 
 def export_command(cfg: PipelinesConfig, blueprint: str, target: str | None, fmt: str) -> str:

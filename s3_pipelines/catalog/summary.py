@@ -4,8 +4,8 @@ and the latest audit failures (reported, never fatal)."""
 from __future__ import annotations
 
 from ..config.models import PipelinesConfig
-from ..config.port_resolve import entity_config
 from ..targets import open_target
+from .entities import entity_config
 from .export import audit_rows, entity_counts
 
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from ..config.port_resolve import EntityConfig
 from ..mapping import EntityResult, MappingSpec
 from ..targets import Tx
+from .entities import EntityConfig
 from .schema import AUDIT, AUDIT_COLUMNS
 from .store import EntityStore, Key
 from .validate import identifier_problem, validate_entity

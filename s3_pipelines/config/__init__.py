@@ -1,3 +1,7 @@
+"""`pipelines.yaml` as data: its models, and the loader that parses the file into them. A leaf:
+nothing here imports the rest of the package; `s3_pipelines.check` checks a parsed file."""
+
+from .connections import CONNECTION_TYPES
 from .loader import ConfigError, config_path, load_config
 from .models import (
     ColumnSpec,
@@ -9,6 +13,7 @@ from .models import (
 from .secrets import SecretRef
 
 __all__ = [
+    "CONNECTION_TYPES",
     "ColumnSpec",
     "ConfigError",
     "PipelinesConfig",

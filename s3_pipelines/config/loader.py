@@ -1,6 +1,8 @@
-"""Find, read and validate `pipelines.yaml`, with errors a person can act on.
+"""Find, read and parse `pipelines.yaml` into its models, with errors a person can act on.
 
-Every problem is reported at once as `FILE:LINE: yaml.path: what is wrong`; no traceback.
+Every problem is reported at once as `line N: yaml.path: what is wrong` under the file's name; no
+traceback. Parsing checks the file's shape; `s3_pipelines.check` adds what needs more than one
+section (references, jq, SQL, Port's files) and reports it the same way, through `locate`.
 """
 
 from __future__ import annotations
@@ -9,9 +11,11 @@ import os
 from pathlib import Path
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from .models import PipelinesConfig, reference_problems
+from .connections import CONNECTION_TYPES
+from .models import PipelinesConfig
+from .secrets import SecretRef
 
 ENV_VAR = "S3_PIPELINES_CONFIG"
 DEFAULT_FILE = "pipelines.yaml"
@@ -49,7 +53,7 @@ def _line_index(node, path=()) -> dict[tuple, int]:
     return out
 
 
-_UNION_TAGS = {"s3", "duckdb", "postgres"}
+_UNION_TAGS = set(CONNECTION_TYPES)
 
 
 def _clean_loc(loc: tuple, data) -> tuple:
@@ -77,26 +81,33 @@ def _message(err: dict) -> str:
     elif err["type"] == "missing":
         msg = "required field is missing"
     elif err["type"] == "union_tag_invalid":
-        msg = f"unknown type {err.get('input', {}).get('type')!r}; expected s3, duckdb or postgres"
+        *most, last = CONNECTION_TYPES
+        msg = f"unknown type {err.get('input', {}).get('type')!r}; expected {', '.join(most)} or {last}"
     return msg
 
 
-def _format(path: Path, exc: ValidationError, data, lines: dict[tuple, int]) -> list[str]:
+def _format(exc: ValidationError, data, lines: dict[tuple, int]) -> list[str]:
     problems = []
     for err in exc.errors(include_url=False):
         loc = _clean_loc(tuple(err["loc"]), data)
         msg = _message(err)
-        if not loc and "\n" in msg or (not loc and ": " in msg):
-            # cross-reference problems already name their own YAML path
-            for line in msg.splitlines():
-                ypath = tuple(int(s) if s.isdigit() else s for s in line.split(":", 1)[0].split("."))
-                ln = _nearest_line(lines, ypath)
-                problems.append(f"line {ln}: {line}" if ln else line)
+        if not loc and ": " in msg:
+            problems += locate(msg.splitlines(), lines)  # the message names its own YAML path
             continue
         dotted = ".".join(str(p) for p in loc) or "(top level)"
         ln = _nearest_line(lines, loc)
         problems.append(f"line {ln}: {dotted}: {msg}" if ln else f"{dotted}: {msg}")
     return problems
+
+
+def locate(problems: list[str], lines: dict[tuple, int]) -> list[str]:
+    """`yaml.path: what is wrong` -> `line N: yaml.path: what is wrong` (the nearest line of the path)."""
+    out = []
+    for problem in problems:
+        ypath = tuple(int(s) if s.isdigit() else s for s in problem.split(":", 1)[0].split("."))
+        ln = _nearest_line(lines, ypath)
+        out.append(f"line {ln}: {problem}" if ln else problem)
+    return out
 
 
 def _nearest_line(lines: dict[tuple, int], loc: tuple) -> int | None:
@@ -108,7 +119,8 @@ def _nearest_line(lines: dict[tuple, int], loc: tuple) -> int | None:
     return None
 
 
-def load_config(path: str | os.PathLike | None = None) -> PipelinesConfig:
+def read_file(path: str | os.PathLike | None = None) -> tuple[Path, dict, dict[tuple, int]]:
+    """(resolved path, the file's data, YAML path -> line)."""
     p = config_path(path)
     if not p.is_file():
         raise ConfigError(p, [f"no such file (give --config PATH or set {ENV_VAR})"])
@@ -122,30 +134,33 @@ def load_config(path: str | os.PathLike | None = None) -> PipelinesConfig:
         raise ConfigError(p, [f"{where}not valid YAML: {getattr(e, 'problem', e)}"]) from None
     if not isinstance(data, dict):
         raise ConfigError(p, ["the file must be a mapping with a `connections` section"])
+    return p, data, _line_index(node) if node else {}
+
+
+def parse(path: Path, data: dict, lines: dict[tuple, int]) -> tuple[PipelinesConfig | None, list[str]]:
+    """The file's models, or None and every problem of its shape."""
     try:
-        cfg = PipelinesConfig.model_validate(data, context={"base_dir": p.parent})  # files named in it
+        cfg = PipelinesConfig.model_validate(data)
     except ValidationError as e:
-        lines = _line_index(node) if node else {}
-        problems = _format(p, e, data, lines)
-        for extra in reference_problems(data):  # not reached by pydantic once a field failed
-            ypath = tuple(extra.split(":", 1)[0].split("."))
-            ln = _nearest_line(lines, ypath)
-            line = f"line {ln}: {extra}" if ln else extra
-            if line not in problems:
-                problems.append(line)
-        raise ConfigError(p, problems) from None
-    literal = [f"{path}: write {{env: VARIABLE_NAME}}; secrets do not belong in the file" for path in _literal_secrets(cfg)]
+        return None, _format(e, data, lines)
+    literal = _literal_secrets(cfg)
     if literal:
-        raise ConfigError(p, literal)
-    cfg.source_path = p
+        return None, locate([f"{where}: write {{env: VARIABLE_NAME}}; secrets do not belong in the file"
+                             for where in literal], lines)
+    cfg.source_path = path
+    return cfg, []
+
+
+def load_config(path: str | os.PathLike | None = None) -> PipelinesConfig:
+    """The file parsed into its models (shape only; `s3_pipelines.check.load_checked` checks it all)."""
+    p, data, lines = read_file(path)
+    cfg, problems = parse(p, data, lines)
+    if problems:
+        raise ConfigError(p, problems)
     return cfg
 
 
 def _literal_secrets(model, path: str = "") -> list[str]:
-    from pydantic import BaseModel
-
-    from .secrets import SecretRef
-
     found = []
     if isinstance(model, SecretRef):
         return [path] if model.value is not None else []

@@ -1,114 +1,39 @@
-"""The `pipelines.yaml` file as pydantic models: the contract of SPEC §1.
+"""The `pipelines.yaml` file as pydantic models: the contract of SPEC §1. Shapes only: references
+between sections, jq, SQL and Port's files are checked after parsing, by `s3_pipelines.check`.
 
-Paths in the file are relative to the file's own folder; `PipelinesConfig.resolve_paths` makes them
-absolute once, so every process (CLI, code server, run worker) agrees on where state lives.
+Paths in the file are relative to the file's own folder; `PipelinesConfig.resolve` makes them
+absolute, so every process (CLI, code server, run worker) agrees on where state lives.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from .base import Model
+from .connections import (
+    CONNECTION_TYPES,
+    ConnectionConfig,
+    DuckDBConnectionConfig,
+    PostgresConnectionConfig,
+    S3Auth,
+    S3ConnectionConfig,
+)
 from .port import BlueprintConfig, MappingConfig
-from .secrets import SecretRef
-from .tables import TableConfig, attach_tables, table_problems
+from .tables import TableConfig, implicit_stream_data, source_stream_name
 
-NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-# --- connections -----------------------------------------------------------------------------
-
-
-class S3Auth(_Model):
-    mode: Literal["access_key_and_secret", "iam_role", "default"] = Field(
-        "default", description="access_key_and_secret | iam_role (STS AssumeRole) | default (AWS chain)"
-    )
-    aws_access_key_id: SecretRef | None = None
-    aws_secret_access_key: SecretRef | None = None
-    aws_session_token: SecretRef | None = None
-    iam_role_arn: str | None = Field(None, description="role to assume (mode iam_role)")
-    external_id: SecretRef | None = Field(None, description="sts:ExternalId of the trust policy")
-    role_session_name: str = "s3-pipelines"
-    role_duration_seconds: int = Field(3600, ge=900, le=43200)
-
-    @model_validator(mode="after")
-    def _mode_fields(self):
-        if self.mode == "access_key_and_secret" and not (
-            self.aws_access_key_id and self.aws_secret_access_key
-        ):
-            raise ValueError("mode access_key_and_secret needs aws_access_key_id and aws_secret_access_key")
-        if self.mode == "iam_role" and not self.iam_role_arn:
-            raise ValueError("mode iam_role needs iam_role_arn")
-        if self.mode != "iam_role" and (self.iam_role_arn or self.external_id):
-            raise ValueError(f"iam_role_arn / external_id only apply to mode iam_role, not {self.mode}")
-        return self
-
-
-class S3ConnectionConfig(_Model):
-    type: Literal["s3"]
-    bucket: str = Field(min_length=3, max_length=63)
-    prefix: str = Field("", description="the connection sees only keys under this prefix")
-    region: str | None = None
-    endpoint_url: str | None = Field(None, description="MinIO, R2, a local S3 server")
-    auth: S3Auth = Field(default_factory=S3Auth)
-    event_queue_url: str | None = None
-    max_attempts: int = Field(8, ge=1, le=30, description="attempts per request on 5xx/throttling")
-    addressing_style: Literal["auto", "path", "virtual"] = "auto"
-
-    @field_validator("bucket")
-    @classmethod
-    def _bucket_name(cls, v: str) -> str:
-        if not re.fullmatch(r"[a-z0-9][a-z0-9.\-]*[a-z0-9]", v):
-            raise ValueError(f"{v!r} is not a valid S3 bucket name")
-        return v
-
-    @field_validator("prefix")
-    @classmethod
-    def _prefix(cls, v: str) -> str:
-        v = v.lstrip("/")
-        if v and not v.endswith("/"):
-            v += "/"
-        if ".." in v.split("/"):
-            raise ValueError("prefix must not contain '..'")
-        return v
-
-
-class DuckDBConnectionConfig(_Model):
-    type: Literal["duckdb"]
-    path: str = ".s3_pipelines/catalog.duckdb"
-
-
-class PostgresConnectionConfig(_Model):
-    type: Literal["postgres"]
-    url: str | SecretRef = Field(description="postgresql://user@host:port/db; {env: NAME} when it holds a password")
-
-    @field_validator("url")
-    @classmethod
-    def _no_password_in_file(cls, v):
-        if isinstance(v, str) and re.match(r"^[a-z+]+://[^/@:]+:[^/@]+@", v):
-            raise ValueError("the url holds a password: use {env: VARIABLE_NAME}")
-        return v
-    schema_name: str = Field("public", alias="schema")
-
-
-ConnectionConfig = Annotated[
-    Union[S3ConnectionConfig, DuckDBConnectionConfig, PostgresConnectionConfig],
-    Field(discriminator="type"),
-]
+__all__ = ["CONNECTION_TYPES", "ColumnSpec", "ConnectionConfig", "CsvOptions", "DuckDBConnectionConfig", "Listing",
+           "Partitioning", "PipelinesConfig", "PostgresConnectionConfig", "S3Auth", "S3ConnectionConfig", "Select",
+           "StagingConfig", "StateConfig", "StreamConfig", "json_schema"]
 
 
 # --- streams ---------------------------------------------------------------------------------
 
 
-class Select(_Model):
+class Select(Model):
     """Exactly one object descriptor. Keys, prefixes and patterns are relative to the connection
     prefix; `uris` are absolute (`s3://bucket/key`) and must lie inside the connection."""
 
@@ -135,7 +60,7 @@ class Select(_Model):
         return self
 
 
-class CsvOptions(_Model):
+class CsvOptions(Model):
     has_headers: bool = True
     skip_lines: int = Field(0, ge=0, description="lines to skip before the header (or first row)")
     delimiter: str = Field(",", min_length=1, max_length=1)
@@ -146,12 +71,12 @@ class CsvOptions(_Model):
 ColumnType = Literal["string", "long", "double", "boolean", "timestamp", "date", "json"]
 
 
-class ColumnSpec(_Model):
+class ColumnSpec(Model):
     name: str = Field(min_length=1)
     type: ColumnType
 
 
-class Listing(_Model):
+class Listing(Model):
     mode: Literal["start_after", "watermark"] = Field(
         "watermark",
         description="start_after: keys sort by arrival time (Airbyte, Pipedream layouts), a tick lists "
@@ -162,12 +87,12 @@ class Listing(_Model):
     max_pages_per_tick: int = Field(20, ge=1, le=1000)
 
 
-class Partitioning(_Model):
+class Partitioning(Model):
     granularity: Literal["hour", "day"] = "day"
     start: dt.date = Field(dt.date(2020, 1, 1), description="first partition; older objects fall into it")
 
 
-class StreamConfig(_Model):
+class StreamConfig(Model):
     connection: str
     description: str | None = None
     select: Select
@@ -200,7 +125,7 @@ class StreamConfig(_Model):
 # --- where state lives -----------------------------------------------------------------------
 
 
-class StagingConfig(_Model):
+class StagingConfig(Model):
     """Parquet files of parsed records: a local folder, or an S3 prefix when steps run on several
     machines."""
 
@@ -215,7 +140,7 @@ class StagingConfig(_Model):
         return self
 
 
-class StateConfig(_Model):
+class StateConfig(Model):
     ledger_path: str | None = Field(None, description="SQLite ledger; default beside the catalog")
     staging: StagingConfig = Field(default_factory=StagingConfig)
 
@@ -223,7 +148,7 @@ class StateConfig(_Model):
 # --- the file --------------------------------------------------------------------------------
 
 
-class PipelinesConfig(_Model):
+class PipelinesConfig(Model):
     connections: dict[str, ConnectionConfig]
     streams: dict[str, StreamConfig] = Field(default_factory=dict)
     blueprints: dict[str, BlueprintConfig] = Field(default_factory=dict)
@@ -236,19 +161,18 @@ class PipelinesConfig(_Model):
     source_path: Path | None = Field(None, exclude=True, description="set by the loader")
 
     @model_validator(mode="after")
-    def _references(self, info: ValidationInfo):
-        problems = reference_problems(self.model_dump(by_alias=True, mode="json"))
-        from .port_resolve import entity_problems  # blueprints/mappings: Port files, names, jq syntax
-
-        problems += entity_problems(self, (info.context or {}).get("base_dir"))
-        if problems:
-            raise ValueError("\n".join(problems))
+    def _implicit_streams(self):
+        """A table that declares its own objects (Polaris' way) reads them through a stream of its
+        own, `<table>__source`: one more spelling of a stream, added here so every consumer sees it."""
+        for table, (name, stream) in implicit_streams(self.tables).items():
+            if self.streams.get(name, stream) != stream:
+                raise ValueError(f"tables.{table}: a stream named {name} exists; it is the name of this "
+                                 "table's implicit stream: rename one of them")
+            self.streams[name] = stream
         return self
 
-    @model_validator(mode="after")
-    def _tables(self):
-        attach_tables(self)  # tables with their own objects become streams; mappings are compiled
-        return self
+    def implicit_stream_names(self) -> set[str]:
+        return {source_stream_name(name, t) for name, t in self.tables.items() if t.stream is None}
 
     # where state lives, absolute
     def base_dir(self) -> Path:
@@ -261,8 +185,8 @@ class PipelinesConfig(_Model):
     def ledger_path(self) -> Path:
         if self.state.ledger_path:
             return self.resolve(self.state.ledger_path)
-        catalogs = [c for c in self.connections.values() if c.type == "duckdb"]
-        folder = self.resolve(catalogs[0].path).parent if catalogs else self.resolve(".s3_pipelines")
+        files = [c.path for c in self.connections.values() if getattr(c, "path", None)]  # a DuckDB catalog
+        folder = self.resolve(files[0]).parent if files else self.resolve(".s3_pipelines")
         return folder / "ledger.sqlite"
 
     def s3_connection(self, name: str) -> S3ConnectionConfig:
@@ -271,44 +195,19 @@ class PipelinesConfig(_Model):
         return conn
 
 
-def reference_problems(data: dict) -> list[str]:
-    """Names and cross-references, checked on plain data so the loader can report them together
-    with field errors (pydantic skips after-validators once a field fails)."""
-    problems: list[str] = []
-    conns = data.get("connections") or {}
-    streams = data.get("streams") or {}
-    for section, items in (("connections", conns), ("streams", streams)):
-        for name in items if isinstance(items, dict) else ():
-            if not NAME_RE.match(str(name)):
-                problems.append(f"{section}.{name}: names are letters, digits and _, not starting with a digit")
-    for name, stream in (streams.items() if isinstance(streams, dict) else ()):
-        if not isinstance(stream, dict) or "connection" not in stream:
-            continue
-        conn = conns.get(stream["connection"]) if isinstance(conns, dict) else None
-        if not isinstance(conn, dict):
-            problems.append(f"streams.{name}.connection: no connection named {stream['connection']!r}")
-            continue
-        if conn.get("type") != "s3":
-            problems.append(
-                f"streams.{name}.connection: {stream['connection']!r} is a {conn.get('type')} connection, not s3"
-            )
-            continue
-        prefix = S3ConnectionConfig._prefix(conn.get("prefix") or "")
-        for uri in (stream.get("select") or {}).get("uris") or []:
-            bucket, _, key = str(uri)[5:].partition("/")
-            if bucket != conn.get("bucket"):
-                problems.append(
-                    f"streams.{name}.select.uris: {uri} is in bucket {bucket!r}, "
-                    f"but connection {stream['connection']!r} is bucket {conn.get('bucket')!r}"
-                )
-            elif not key.startswith(prefix):
-                problems.append(f"streams.{name}.select.uris: {uri} is outside the connection prefix {prefix!r}")
-    staging = ((data.get("state") or {}).get("staging") or {})
-    if isinstance(staging, dict) and staging.get("connection"):
-        conn = conns.get(staging["connection"]) if isinstance(conns, dict) else None
-        if not isinstance(conn, dict) or conn.get("type") != "s3":
-            problems.append(f"state.staging.connection: no s3 connection named {staging['connection']!r}")
-    return problems + table_problems(data)
+def implicit_streams(tables: dict[str, TableConfig]) -> dict[str, tuple[str, StreamConfig]]:
+    """`{table: (<table>__source, StreamConfig)}` for the tables that declare their own objects."""
+    out = {}
+    for name, table in tables.items():
+        data = implicit_stream_data(name, table)
+        if data is not None:
+            try:
+                out[name] = (source_stream_name(name, table), StreamConfig.model_validate(data))
+            except ValidationError as e:
+                err = e.errors(include_url=False)[0]
+                loc = ".".join(str(p) for p in err["loc"])
+                raise ValueError(f"tables.{name}.source_options: " + (f"{loc}: {err['msg']}" if loc else err["msg"])) from None
+    return out
 
 
 def json_schema() -> dict[str, Any]:

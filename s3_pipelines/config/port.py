@@ -5,7 +5,7 @@ the shorter YAML shape (`properties`, `required`, `relations` at the top). A map
 webhook mapping object (`blueprint`, `operation`, `filter`, `itemsToParse`, `entity`) plus where it
 runs (`stream`, `target`, `name`), or a reference to a Port `mappings.json` file
 (`port_mappings_file`) whose every element becomes one mapping. Files are read and cross-references
-checked in `port_resolve.py`.
+checked after parsing, in `s3_pipelines/catalog/entities.py`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,9 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .base import Model
+
 PROPERTY_TYPES = ("string", "number", "boolean", "object", "array")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 # --- blueprints ------------------------------------------------------------------------------
@@ -38,7 +36,7 @@ class PropertySpec(BaseModel):
     description: str | None = None
 
 
-class RelationSpec(_Model):
+class RelationSpec(Model):
     target: str = Field(description="identifier of the related blueprint (`_user`, `_team`: Port's own)")
     title: str | None = None
     description: str | None = None
@@ -53,7 +51,7 @@ class BlueprintSchema(BaseModel):
     required: list[str] = Field(default_factory=list)
 
 
-class BlueprintConfig(_Model):
+class BlueprintConfig(Model):
     """A Port blueprint: Port's JSON (`schema.properties`, `schema.required`) or the YAML shape
     (`properties`, `required` at the top). The section key is its identifier."""
 
@@ -100,7 +98,7 @@ class BlueprintConfig(_Model):
 RelationMapping = Union[str, dict[str, Any], list[Any]]
 
 
-class EntityMapping(_Model):
+class EntityMapping(Model):
     identifier: str = Field(description="jq yielding the entity identifier (a string)")
     title: str | None = None
     icon: str | None = None
@@ -109,13 +107,13 @@ class EntityMapping(_Model):
     relations: dict[str, RelationMapping] = Field(default_factory=dict, description="relation -> jq or search object")
 
 
-class DeleteOperation(_Model):
+class DeleteOperation(Model):
     type: Literal["create", "delete"]
     deleteDependents: bool = Field(
         True, description="delete: also delete entities with a required relation to the deleted one")
 
 
-class MappingConfig(_Model):
+class MappingConfig(Model):
     """An inline Port mapping (with `stream`, `target`, `name` added), or `port_mappings_file`."""
 
     name: str | None = Field(None, description="asset and audit name; default from the blueprint (and operation)")
@@ -123,7 +121,7 @@ class MappingConfig(_Model):
     streams: dict[str, str] | None = Field(
         None, description="port_mappings_file: blueprint -> stream, when the file's mappings read different "
         "streams; mappings of blueprints not listed are not used")
-    target: str | None = Field(None, description="duckdb/postgres connection of the catalog; default: the only one")
+    target: str | None = Field(None, description="SQL target connection of the catalog; default: the only one")
     description: str | None = None
     port_mappings_file: str | None = Field(
         None, description="a Port mappings.json (an array of mappings, or a webhook config with `mappings`), "

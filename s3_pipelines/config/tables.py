@@ -3,7 +3,7 @@ through SQL-expression mappings, optionally rolled up.
 
 A table reads a `stream`, or declares its own objects the Polaris way (`connection`, exactly one of
 `uris` / `prefixes` / `objects` / `pattern`, `format_settings`). Such a table becomes an implicit
-stream named `<table>__source` (see `implicit_streams`), so listing, the ledger, staging, sensors and
+stream named `<table>__source` (see `implicit_stream_data`), so listing, the ledger, staging, sensors and
 partitions are the stream engine's. Polaris' camelCase names (inputSchema, isAggregation, ...) are
 accepted as aliases so a job spec can be pasted with few edits; docs/tables.md maps them.
 """
@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # same rule as stream names (models.NAME_RE)
+from .base import Model
 SOURCE_SUFFIX = "__source"
 DESCRIPTORS = ("uris", "prefixes", "objects", "pattern")
 AGGREGATES = ("MAX", "MIN", "SUM", "COUNT")
@@ -28,11 +28,7 @@ def _alias(*names: str) -> AliasChoices:
     return AliasChoices(*names)
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class FormatSettings(_Model):
+class FormatSettings(Model):
     """Polaris `formatSettings`. Every object of one table has the same format."""
 
     format: Literal["nd-json", "csv", "tsv", "parquet"]
@@ -55,7 +51,7 @@ class FormatSettings(_Model):
         return self
 
 
-class InputColumn(_Model):
+class InputColumn(Model):
     """One column of Polaris' `inputSchema`: `{name, type}` (or `{name, dataType}`)."""
 
     name: str = Field(min_length=1)
@@ -63,7 +59,7 @@ class InputColumn(_Model):
         validation_alias=_alias("type", "dataType"))
 
 
-class TableMapping(_Model):
+class TableMapping(Model):
     """`{column, expression, aggregate?}` (Polaris `{columnName, expression, isAggregation}`).
     An aggregate is exactly one of MAX(expr), MIN(expr), SUM(expr), COUNT(*), COUNT(expr);
     `aggregate` may be left out, it is then read from the expression."""
@@ -87,11 +83,11 @@ class TableMapping(_Model):
         return self
 
 
-class TableConfig(_Model):
+class TableConfig(Model):
     description: str | None = None
     table_name: str | None = Field(None, min_length=1, max_length=63, validation_alias=_alias("table_name", "tableName"),
                                    description="name of the table in the target (default: this entry's name)")
-    target: str | None = Field(None, description="duckdb or postgres connection (default: the only one)")
+    target: str | None = Field(None, description="SQL target connection, e.g. duckdb or postgres (default: the only one)")
     # where the rows come from: a stream, or the table's own Polaris object descriptors
     stream: str | None = None
     connection: str | None = Field(None, validation_alias=_alias("connection", "connectionName"))
@@ -218,134 +214,3 @@ def implicit_stream_data(name: str, table: TableConfig) -> dict | None:
     for key, value in (table.source_options or {}).items():
         data[key] = value
     return data
-
-
-def implicit_streams(tables: dict[str, TableConfig]) -> dict[str, Any]:
-    """`{<table>__source: StreamConfig}` for the tables that declare their own objects."""
-    from .models import StreamConfig  # models imports this module
-
-    out = {}
-    for name, table in tables.items():
-        data = implicit_stream_data(name, table)
-        if data is not None:
-            try:
-                out[source_stream_name(name, table)] = StreamConfig.model_validate(data)
-            except ValueError as e:
-                raise ValueError(f"tables.{name}.source_options: {_first_error(e)}") from None
-    return out
-
-
-def _first_error(e: ValueError) -> str:
-    errors = getattr(e, "errors", None)
-    if callable(errors):
-        err = errors(include_url=False)[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        return f"{loc}: {err['msg']}" if loc else err["msg"]
-    return str(e)
-
-
-# --- cross-references, on plain data (see models.reference_problems) ---------------------------
-
-
-def table_problems(data: dict) -> list[str]:
-    """Names, streams, connections and targets that tables refer to, each with its YAML path;
-    then the mappings compiled against the input schema, so a typo fails `validate`, not a run."""
-    tables = data.get("tables") or {}
-    if not isinstance(tables, dict):
-        return []
-    conns = data.get("connections") if isinstance(data.get("connections"), dict) else {}
-    streams = data.get("streams") if isinstance(data.get("streams"), dict) else {}
-    sql_conns = [n for n, c in conns.items() if isinstance(c, dict) and c.get("type") in ("duckdb", "postgres")]
-    problems: list[str] = []
-    for name, t in tables.items():
-        where = f"tables.{name}"
-        if not _NAME_RE.match(str(name)):
-            problems.append(f"{where}: names are letters, digits and _, not starting with a digit")
-            continue
-        if not isinstance(t, dict):
-            continue
-        problems += _target_problem(where, t.get("target"), conns, sql_conns)
-        if t.get("stream") is not None:
-            stream = streams.get(t["stream"])
-            if not isinstance(stream, dict):
-                problems.append(f"{where}.stream: no stream named {t['stream']!r}")
-            elif not (t.get("input_schema") or t.get("inputSchema") or stream.get("schema")):
-                problems.append(f"{where}.input_schema: required, since stream {t['stream']!r} has no schema")
-        else:
-            conn_name = t.get("connection", t.get("connectionName"))
-            if conn_name is not None:
-                problems += _connection_problems(where, conn_name, conns, t.get("uris"))
-            if f"{name}{SOURCE_SUFFIX}" in streams:
-                problems.append(f"{where}: a stream named {name}{SOURCE_SUFFIX} exists; it is the name of this "
-                                "table's implicit stream: rename one of them")
-    return problems
-
-
-def _target_problem(where: str, target, conns: dict, sql_conns: list[str]) -> list[str]:
-    if target is None:
-        if len(sql_conns) != 1:
-            found = ", ".join(sql_conns) or "none"
-            return [f"{where}.target: required when there is not exactly one duckdb/postgres connection (found: {found})"]
-        return []
-    conn = conns.get(target)
-    if not isinstance(conn, dict):
-        return [f"{where}.target: no connection named {target!r}"]
-    if conn.get("type") not in ("duckdb", "postgres"):
-        return [f"{where}.target: {target!r} is a {conn.get('type')} connection, not duckdb or postgres"]
-    return []
-
-
-def _connection_problems(where: str, conn_name, conns: dict, uris) -> list[str]:
-    conn = conns.get(conn_name)
-    if not isinstance(conn, dict):
-        return [f"{where}.connection: no connection named {conn_name!r}"]
-    if conn.get("type") != "s3":
-        return [f"{where}.connection: {conn_name!r} is a {conn.get('type')} connection, not s3"]
-    prefix = str(conn.get("prefix") or "").lstrip("/")
-    prefix = prefix + "/" if prefix and not prefix.endswith("/") else prefix
-    out = []
-    for uri in uris or []:
-        bucket, _, key = str(uri)[5:].partition("/")
-        if bucket != conn.get("bucket"):
-            out.append(f"{where}.uris: {uri} is in bucket {bucket!r}, but connection {conn_name!r} is bucket "
-                       f"{conn.get('bucket')!r}")
-        elif not key.startswith(prefix):
-            out.append(f"{where}.uris: {uri} is outside the connection prefix {prefix!r}")
-    return out
-
-
-def resolve_target(name: str, table: TableConfig, connections: dict) -> str:
-    """The connection name a table writes to."""
-    if table.target:
-        return table.target
-    sql = [n for n, c in connections.items() if c.type in ("duckdb", "postgres")]
-    if len(sql) != 1:
-        raise ValueError(f"tables.{name}.target: required")
-    return sql[0]
-
-
-def attach_tables(cfg) -> None:
-    """Called once the file is valid: tables with their own objects add their implicit streams to
-    `cfg.streams`, and every table's mappings are compiled (DuckDB) so a typo fails `validate`."""
-    for stream_name, stream in implicit_streams(cfg.tables).items():
-        if cfg.streams.get(stream_name, stream) != stream:
-            raise ValueError(f"streams.{stream_name}: the name of a table's implicit stream; rename the stream")
-        cfg.streams[stream_name] = stream
-    if not cfg.tables:
-        return
-    from ..tables.macros import connect  # the engine; imported only when there are tables
-    from ..tables.plan import PlanError, build_plan, input_columns
-
-    problems: list[str] = []
-    con = connect()
-    try:
-        for name, table in cfg.tables.items():
-            stream = cfg.streams[source_stream_name(name, table)]
-            try:
-                build_plan(name, table, input_columns(table, stream.schema_), con)
-            except PlanError as e:
-                problems += e.problems
-    finally:
-        con.close()
-    if problems:
-        raise ValueError("\n".join(problems))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 
+from ..check import check_config
 from ..config.models import PipelinesConfig
+from ..targets import is_sql_target
 from .mapping_assets import mapping_definitions
 from .resources import PipelineStateResource, S3ConnectionResource, SqlTargetResource
 from .sensors import stream_sensor
@@ -17,13 +19,14 @@ def stream_job_name(stream: str) -> str:
 
 
 def build_definitions(cfg: PipelinesConfig) -> dg.Definitions:
+    check_config(cfg)  # references, jq, SQL plans: parsing alone does not check them
     resources: dict = {
         name: S3ConnectionResource.from_connection(conn)
         for name, conn in cfg.connections.items() if conn.type == "s3"
     }
     resources.update({
         name: SqlTargetResource.from_connection(name, conn, cfg)
-        for name, conn in cfg.connections.items() if conn.type in ("duckdb", "postgres")
+        for name, conn in cfg.connections.items() if is_sql_target(conn)
     })
     staging = cfg.state.staging
     resources[STATE] = PipelineStateResource(

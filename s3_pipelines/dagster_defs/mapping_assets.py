@@ -7,9 +7,9 @@ reported in metadata and by the `audit_failures` check, never by failing the run
 import dagster as dg
 
 from ..catalog import apply_partition, audit_rows, entity_counts
+from ..catalog.entities import EntityConfig, entity_config
 from ..catalog.export import failure_counts
 from ..config.models import PipelinesConfig
-from ..config.port_resolve import EntityConfig, entity_config
 from ..mapping import MappingSpec, compile_mapping
 from .partitions import partitions_def_for
 from .stream_assets import STATE, records_key

@@ -6,8 +6,8 @@ staged Parquet of the partition's objects; its metadata is Polaris' job report."
 import dagster as dg
 
 from ..config.models import PipelinesConfig
-from ..config.tables import resolve_target, source_stream_name
-from ..tables import LoadReport, TooManyParseExceptions, load_partition, plan_for
+from ..config.tables import source_stream_name
+from ..tables import LoadReport, TooManyParseExceptions, load_partition, plan_for, resolve_target
 from ..tables.table_schema import TableSchemaError
 from .partitions import partitions_def_for
 from .stream_assets import STATE, records_key

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..catalog.entities import entity_config
 from ..catalog.validate import identifier_problem, validate_entity
 from ..config.models import PipelinesConfig
-from ..config.port_resolve import entity_config
 from ..readers import BadRecord, LocalFileSource, ReadOptions, read_batches
 from .compile import EntityResult, compile_mapping
 

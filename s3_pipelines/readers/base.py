@@ -6,15 +6,15 @@ import os
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Protocol, runtime_checkable
 
-from ..config.models import ColumnSpec, CsvOptions, StreamConfig
 from ..objects import BadRecordError, ObjectError
+from .options import ColumnSpec, CsvOptions
 
 
 @dataclass(frozen=True)
 class ReadOptions:
     format: str = "auto"  # csv | jsonl | json | parquet | auto
     compression: str = "auto"  # auto | gzip | zstd | none
-    csv: CsvOptions = field(default_factory=CsvOptions)  # pydantic models are unhashable defaults
+    csv: CsvOptions = field(default_factory=CsvOptions)
     envelope: str = "none"  # none | airbyte
     schema: tuple[ColumnSpec, ...] | None = None
     on_error: str = "skip_record"  # skip_record | skip_file | fail
@@ -24,13 +24,14 @@ class ReadOptions:
     batch_rows: int = 65536  # upper bound of rows per output batch
 
     @classmethod
-    def from_stream(cls, stream: StreamConfig) -> "ReadOptions":
+    def from_stream(cls, stream) -> "ReadOptions":
+        """The options of a stream's config (any object with its fields: readers import no config)."""
         return cls(
             format=stream.format,
             compression=stream.compression,
-            csv=stream.csv,
+            csv=CsvOptions.of(stream.csv),
             envelope=stream.envelope,
-            schema=tuple(stream.schema_) if stream.schema_ else None,
+            schema=tuple(ColumnSpec(c.name, c.type) for c in stream.schema_) if stream.schema_ else None,
             on_error=stream.on_error,
             max_errors=stream.max_errors,
             max_decompressed_bytes=stream.max_decompressed_bytes,

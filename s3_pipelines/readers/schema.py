@@ -21,8 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..config.models import ColumnSpec
 from .base import Policy
+from .options import ColumnSpec
 from .records import Piece, json_dumps
 
 ARROW_TYPES: dict[str, pa.DataType] = {

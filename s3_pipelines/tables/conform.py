@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from ..config.models import ColumnSpec
+from ..readers.options import ColumnSpec
 from ..readers.schema import ARROW_TYPES, cast_column
 from .plan import PROVENANCE
 

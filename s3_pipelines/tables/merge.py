@@ -1,8 +1,9 @@
 """Rollup rows of a load merged into the groups already in the target table, in the caller's
 transaction: MAX of MAXes, MIN of MINs, SUM of SUMs, counts added; new groups inserted.
 
-PostgreSQL: an upsert on the unique index of the group columns (NULLS NOT DISTINCT, PostgreSQL 15+),
-so only the touched groups are read. DuckDB (and PostgreSQL without such an index): the touched
+A target whose unique index can be NULLS NOT DISTINCT (PostgreSQL 15+, `Tx.unique_nulls_not_distinct`):
+an upsert on the unique index of the group columns, so only the touched groups are read. Otherwise
+(DuckDB, older PostgreSQL): the touched
 groups are combined with the incoming rows by the plan's own combine SQL, deleted, and inserted again;
 DuckDB hash-joins on IS NOT DISTINCT FROM, so a NULL group key matches itself.
 """
@@ -11,14 +12,13 @@ from __future__ import annotations
 
 from ..targets.base import Tx, qident
 from .plan import TablePlan
-from .table_schema import pg_has_nulls_not_distinct
 
 MERGED = "s3p_merged"
 
 
 def merge_rollup(tx: Tx, plan: TablePlan, incoming: str) -> None:
     """Merge the rolled-up rows of table `incoming` (one row per group) into the plan's table."""
-    if tx.dialect == "postgres" and plan.dimensions and pg_has_nulls_not_distinct(tx):
+    if plan.dimensions and tx.unique_nulls_not_distinct():
         _upsert(tx, plan, incoming)
     else:
         _combine_and_replace(tx, plan, incoming)

@@ -32,10 +32,9 @@ class TableSink:
         self.rows_written = 0
 
     def lock(self) -> None:
-        """One load at a time per table (PostgreSQL; a DuckDB file has one writer anyway): load
-        marks are read and written under the lock, so two runs never apply an object twice."""
-        if self.tx.dialect == "postgres":
-            self.tx.execute(f"LOCK TABLE {self.table} IN SHARE ROW EXCLUSIVE MODE")
+        """One load at a time per table (a DuckDB file has one writer anyway): load marks are read
+        and written under the lock, so two runs never apply an object twice."""
+        self.tx.lock_table(self.plan.table)
 
     def append(self, tables: Iterable[pa.Table]) -> int:
         for t in tables:
@@ -78,8 +77,7 @@ class TableSink:
     def _incoming(self, tables: Iterable[pa.Table]) -> int:
         """A fresh temporary table of the plan's columns, filled; returns its row count."""
         self.tx.execute(f"DROP TABLE IF EXISTS {INCOMING}")
-        on_commit = " ON COMMIT DROP" if self.tx.dialect == "postgres" else ""
-        self.tx.execute(f"CREATE TEMP TABLE {INCOMING} ({column_defs(self.plan)}){on_commit}")
+        self.tx.execute(f"CREATE TEMP TABLE {INCOMING} ({column_defs(self.plan)}){self.tx.temp_table_suffix}")
         n = 0
         for t in tables:
             if t.num_rows:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..config.models import PipelinesConfig
-from ..config.tables import resolve_target
 from ..targets import open_target, qident
+from . import resolve_target
 
 
 def table_summary(cfg: PipelinesConfig) -> list[str]:

@@ -36,13 +36,10 @@ def rollup_index_name(plan: TablePlan) -> str:
     return name
 
 
-def pg_has_nulls_not_distinct(tx: Tx) -> bool:
-    return int(tx.execute("SHOW server_version_num")[0][0]) >= 150000
-
-
 def ensure_table(target: SqlTarget, plan: TablePlan, create: bool) -> bool:
     """Create the table (create_table_if_not_exists) or check the existing one; True when created.
-    On PostgreSQL a rollup table gets a unique index on its group columns, so groups merge by upsert."""
+    Where the target allows it (PostgreSQL 15+), a rollup table gets a unique index on its group
+    columns, so groups merge by upsert."""
     with target.transaction() as tx:
         existing = tx.table_columns(plan.table)
         if existing is None:
@@ -53,7 +50,7 @@ def ensure_table(target: SqlTarget, plan: TablePlan, create: bool) -> bool:
             tx.execute(f"CREATE TABLE IF NOT EXISTS {qident(plan.table)} ({column_defs(plan)})")
         else:
             check_columns(plan, existing, target.name)
-        if tx.dialect == "postgres" and plan.rollup and plan.dimensions and pg_has_nulls_not_distinct(tx):
+        if plan.rollup and plan.dimensions and tx.unique_nulls_not_distinct():
             _ensure_rollup_index(tx, plan)
     return existing is None
 

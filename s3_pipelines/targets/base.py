@@ -1,4 +1,4 @@
-"""A SQL target (DuckDB file or PostgreSQL server): transactions, Arrow inserts, and the target's
+"""A SQL target (one file per kind beside this one, listed in registry.py): transactions, Arrow inserts, and the target's
 own load marks, written in the same transaction as the data so each object's effect lands once.
 
 SQL given to `Tx.execute` uses `?` placeholders on every dialect.
@@ -24,9 +24,11 @@ def qident(name: str) -> str:
 
 
 class Tx(ABC):
-    """One open transaction."""
+    """One open transaction. Where dialects differ, callers ask the transaction (the hooks below)
+    instead of testing which dialect it is."""
 
     dialect: str
+    temp_table_suffix: str = ""  # appended to CREATE TEMP TABLE (e.g. PostgreSQL's ON COMMIT DROP)
 
     @abstractmethod
     def execute(self, sql: str, params: Sequence = ()) -> list[tuple]:
@@ -45,6 +47,19 @@ class Tx(ABC):
     @abstractmethod
     def table_columns(self, table: str) -> dict[str, str] | None:
         """Column name -> SQL type (lower case) of an existing table, or None when it is missing."""
+
+    # --- dialect hooks: the defaults suit a target with one writer at a time (a DuckDB file) -------
+
+    def lock_key(self, key: str) -> None:
+        """Wait until no other transaction holds `key`; held until this transaction ends."""
+
+    def lock_table(self, table: str) -> None:
+        """Writers of `table` wait for each other until this transaction ends."""
+
+    def unique_nulls_not_distinct(self) -> bool:
+        """Whether a unique index can treat NULLs as equal (NULLS NOT DISTINCT), so rollup groups
+        merge by upsert on it."""
+        return False
 
     # --- load marks: (consumer, object version) applied to this target -----------------------
 
@@ -66,8 +81,17 @@ class Tx(ABC):
 
 
 class SqlTarget(ABC):
+    """A SQL target. `type` is the connection type it serves (`connections.<name>.type`);
+    `from_connection` opens it from that connection's config. Register a new one in registry.py."""
+
+    type: str
     dialect: str
     name: str
+
+    @classmethod
+    @abstractmethod
+    def from_connection(cls, name: str, conn, cfg) -> "SqlTarget":
+        """The target of connection `name` (`conn` its config model; `cfg` resolves relative paths)."""
 
     @abstractmethod
     @contextmanager

@@ -1,5 +1,6 @@
 """DuckDB file target (the embedded default). DuckDB lets one process write a file at a time, so
-opening retries while another process (a concurrent run, the CLI) holds it."""
+opening retries while another process (a concurrent run, the CLI) holds it, and the dialect hooks
+need no locks of their own."""
 
 from __future__ import annotations
 
@@ -48,12 +49,16 @@ class _DuckTx(Tx):
 
 
 class DuckDBTarget(SqlTarget):
-    dialect = "duckdb"
+    type = dialect = "duckdb"
 
     def __init__(self, path: str | Path, name: str = "catalog"):
         self.path, self.name = Path(path), name
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.ensure_loads_table()
+
+    @classmethod
+    def from_connection(cls, name, conn, cfg):
+        return cls(cfg.resolve(conn.path), name=name)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + LOCK_WAIT_SECONDS

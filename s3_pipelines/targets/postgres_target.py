@@ -34,6 +34,7 @@ def _pg_sql(sql: str) -> str:
 
 class _PgTx(Tx):
     dialect = "postgres"
+    temp_table_suffix = " ON COMMIT DROP"
 
     def __init__(self, con, schema: str):
         self.con, self.schema = con, schema
@@ -72,6 +73,15 @@ class _PgTx(Tx):
             " AND table_schema=? ORDER BY ordinal_position", (table, self.schema))
         return {n: t for n, t in rows} or None
 
+    def lock_key(self, key):
+        self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (key,))
+
+    def lock_table(self, table):
+        self.execute(f"LOCK TABLE {qident(table)} IN SHARE ROW EXCLUSIVE MODE")
+
+    def unique_nulls_not_distinct(self):
+        return int(self.execute("SHOW server_version_num")[0][0]) >= 150000  # PostgreSQL 15+
+
 
 def _flatten_nested(data: pa.Table) -> pa.Table:
     import json
@@ -85,7 +95,7 @@ def _flatten_nested(data: pa.Table) -> pa.Table:
 
 
 class PostgresTarget(SqlTarget):
-    dialect = "postgres"
+    type = dialect = "postgres"
 
     def __init__(self, url: str, schema: str = "public", name: str = "catalog"):
         self._url, self.schema, self.name = url, schema, name
@@ -94,6 +104,11 @@ class PostgresTarget(SqlTarget):
         with self.transaction() as tx:
             tx.execute(f"CREATE SCHEMA IF NOT EXISTS {qident(schema)}")
         self.ensure_loads_table()
+
+    @classmethod
+    def from_connection(cls, name, conn, cfg):
+        url = conn.url if isinstance(conn.url, str) else conn.url.resolve()
+        return cls(url, conn.schema_name, name=name)
 
     @contextmanager
     def transaction(self):

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from s3_pipelines.config import load_config
+from s3_pipelines.check import load_checked as load_config
 from s3_pipelines.dagster_defs import build_definitions
 
 ROOT = Path(__file__).resolve().parents[2]

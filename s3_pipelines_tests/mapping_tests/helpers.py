@@ -11,8 +11,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from s3_pipelines.catalog import apply_object
+from s3_pipelines.catalog.entities import entity_config
 from s3_pipelines.config.models import PipelinesConfig
-from s3_pipelines.config.port_resolve import entity_config
 from s3_pipelines.mapping import compile_mapping
 from s3_pipelines.mapping.evaluate import dumps
 from s3_pipelines.objects import S3Object

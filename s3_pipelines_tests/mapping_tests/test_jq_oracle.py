@@ -15,7 +15,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from s3_pipelines.config.port_resolve import entity_config
+from s3_pipelines.catalog.entities import entity_config
 from s3_pipelines.mapping import batch_records, compile_mapping
 
 from .helpers import batches, config

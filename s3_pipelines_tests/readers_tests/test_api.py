@@ -2,8 +2,9 @@ import gzip
 
 import pytest
 
-from s3_pipelines.config.models import ColumnSpec, CsvOptions, StreamConfig
+from s3_pipelines.config.models import StreamConfig
 from s3_pipelines.readers import ReadOptions, detect_format
+from s3_pipelines.readers.options import ColumnSpec, CsvOptions
 
 from .helpers import col, read_bytes
 

@@ -1,6 +1,7 @@
-"""The `blueprints`, `blueprints_files` and `mappings` sections resolved: Port's files read, mapping
-names and targets defaulted, cross-references and jq syntax checked. Every problem is one line
-starting with the YAML path it is about (the loader turns that path into a line number).
+"""The catalog's `blueprints`, `blueprints_files` and `mappings` sections resolved: Port's files read,
+mapping names and targets defaulted, cross-references and jq syntax checked (the checking pass of
+`s3_pipelines.check` reports these problems). Every problem is one line starting with the YAML path it
+is about (the loader turns that path into a line number).
 
 Mapping names default to the blueprint (`<blueprint>_delete` for delete mappings), numbered
 `_2`, `_3`, ... when taken; a `port_mappings_file` entry's `name` prefixes its mappings' names.
@@ -12,15 +13,15 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
-from .port import BlueprintConfig, MappingConfig
-
-if TYPE_CHECKING:
-    from ..mapping.spec import MappingSpec
-    from .models import PipelinesConfig
+from ..config.models import PipelinesConfig
+from ..config.port import BlueprintConfig, MappingConfig
+from ..mapping.port_jq import JqSyntaxError, compile_jq
+from ..mapping.spec import MappingSpec
+from ..targets import TARGETS, sql_connections, target_types
 
 # Port's own blueprints, relation targets in its published blueprints (e.g. slack_user.user -> _user)
 BUILTIN_BLUEPRINTS = {
@@ -32,9 +33,9 @@ BUILTIN_BLUEPRINTS = {
 @dataclass
 class EntityConfig:
     blueprints: dict[str, BlueprintConfig] = field(default_factory=dict)  # the config's, without built-ins
-    mappings: list["MappingSpec"] = field(default_factory=list)
+    mappings: list[MappingSpec] = field(default_factory=list)
 
-    def mapping(self, name: str) -> "MappingSpec":
+    def mapping(self, name: str) -> MappingSpec:
         for m in self.mappings:
             if m.name == name:
                 return m
@@ -48,7 +49,7 @@ class EntityConfig:
         return bp
 
 
-def entity_config(cfg: "PipelinesConfig") -> EntityConfig:
+def entity_config(cfg: PipelinesConfig) -> EntityConfig:
     """The resolved sections of a validated config (files read relative to the config file)."""
     resolved, problems = resolve_entities(cfg, cfg.base_dir())
     if problems:
@@ -56,11 +57,7 @@ def entity_config(cfg: "PipelinesConfig") -> EntityConfig:
     return resolved
 
 
-def entity_problems(cfg: "PipelinesConfig", base_dir: Path | None) -> list[str]:
-    return resolve_entities(cfg, base_dir or cfg.base_dir())[1]
-
-
-def resolve_entities(cfg: "PipelinesConfig", base_dir: Path) -> tuple[EntityConfig, list[str]]:
+def resolve_entities(cfg: PipelinesConfig, base_dir: Path) -> tuple[EntityConfig, list[str]]:
     problems: list[str] = []
     blueprints = _blueprints(cfg, base_dir, problems)
     specs = _mappings(cfg, base_dir, blueprints, problems)
@@ -138,11 +135,11 @@ def _blueprints(cfg, base_dir: Path, problems: list[str]) -> dict[str, Blueprint
 
 
 def _default_target(cfg) -> str | None:
-    catalogs = [n for n, c in cfg.connections.items() if c.type in ("duckdb", "postgres")]
+    catalogs = sql_connections(cfg.connections)
     return catalogs[0] if len(catalogs) == 1 else None
 
 
-def _mappings(cfg, base_dir: Path, blueprints: dict[str, BlueprintConfig], problems: list[str]) -> list["MappingSpec"]:
+def _mappings(cfg, base_dir: Path, blueprints: dict[str, BlueprintConfig], problems: list[str]) -> list[MappingSpec]:
     entries: list[tuple[MappingConfig, str, str | None, str | None, str | None]] = []  # m, origin, stream, target, prefix
     for i, m in enumerate(cfg.mappings):
         where = f"mappings.{i}"
@@ -205,10 +202,7 @@ def _name(m: MappingConfig, prefix: str | None, taken: set[str]) -> str:
     return name
 
 
-def _spec(cfg, m: MappingConfig, origin: str, stream, target, prefix, taken, blueprints, problems) -> "MappingSpec | None":
-    from ..mapping.port_jq import JqSyntaxError, compile_jq
-    from ..mapping.spec import MappingSpec
-
+def _spec(cfg, m: MappingConfig, origin: str, stream, target, prefix, taken, blueprints, problems) -> MappingSpec | None:
     ok = True
     sub = f"{origin}." if origin.startswith("mappings.") and ": " not in origin else f"{origin}: "
 
@@ -222,13 +216,13 @@ def _spec(cfg, m: MappingConfig, origin: str, stream, target, prefix, taken, blu
     elif stream not in cfg.streams:
         problem("stream", f"no stream named {stream!r}")
     if target is None:
-        problem("target", "required when there is not exactly one duckdb/postgres connection")
+        problem("target", f"required when there is not exactly one {target_types()} connection")
     else:
         conn = cfg.connections.get(target)
         if conn is None:
             problem("target", f"no connection named {target!r}")
-        elif conn.type not in ("duckdb", "postgres"):
-            problem("target", f"{target!r} is a {conn.type} connection; a catalog needs duckdb or postgres")
+        elif conn.type not in TARGETS:
+            problem("target", f"{target!r} is a {conn.type} connection; a catalog needs {' or '.join(TARGETS)}")
     bp = blueprints.get(m.blueprint)
     if bp is None:
         builtin = " (Port's built-in blueprints are relation targets only)" if m.blueprint in BUILTIN_BLUEPRINTS else ""

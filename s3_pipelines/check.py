@@ -1,0 +1,166 @@
+"""The one checking pass over a parsed `pipelines.yaml`: what its models cannot see one section at a
+time. Every problem is a line `yaml.path: what is wrong` (located to its line in the file), and all
+of them are reported at once:
+
+- names, and references between sections (streams and tables to connections, tables to streams and
+  targets, staging to its connection), read from the file's data, so they are reported together with
+  the field errors of a file that did not parse;
+- blueprints and mappings resolved: Port's files read, jq compiled (`catalog.entities`);
+- every table's mappings compiled to its SQL plan in DuckDB (`tables.plan`).
+
+`s3-pipelines validate` runs it through `load_checked`; Dagster definitions through `check_config`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from .catalog.entities import resolve_entities
+from .config.connections import S3ConnectionConfig
+from .config.loader import ConfigError, locate, parse, read_file
+from .config.models import PipelinesConfig
+from .config.tables import source_stream_name
+from .tables.macros import connect
+from .tables.plan import PlanError, build_plan, input_columns
+from .targets import TARGETS, sql_connections, target_types
+
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NAME_RULE = "names are letters, digits and _, not starting with a digit"
+
+
+def load_checked(path: str | os.PathLike | None = None) -> PipelinesConfig:
+    """The file parsed and checked; ConfigError with every problem of both when it is not usable."""
+    p, data, lines = read_file(path)
+    cfg, problems = parse(p, data, lines)
+    found = problems + [q for q in locate(check(data, cfg), lines) if q not in problems]
+    if found:
+        raise ConfigError(p, found)
+    return cfg
+
+
+def check_config(cfg: PipelinesConfig) -> None:
+    """Check a parsed config (its file, when it has one, gives the line numbers); ConfigError if any."""
+    path = cfg.source_path
+    lines = read_file(path)[2] if path is not None and Path(path).is_file() else {}
+    data = cfg.model_dump(by_alias=True, mode="json")
+    for name in cfg.implicit_stream_names():  # checked as the tables that declare them
+        data["streams"].pop(name, None)
+    problems = check(data, cfg)
+    if problems:
+        raise ConfigError(path or "pipelines.yaml", locate(problems, lines))
+
+
+def check(data: dict, cfg: PipelinesConfig | None) -> list[str]:
+    """Problems of the file's `data`; those that need the models too when it parsed (`cfg`)."""
+    problems = reference_problems(data)
+    if cfg is not None:
+        problems += resolve_entities(cfg, cfg.base_dir())[1]
+        problems += plan_problems(cfg)
+    return problems
+
+
+# --- names and references --------------------------------------------------------------------
+
+
+def _section(data: dict, name: str) -> dict:
+    value = data.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def reference_problems(data: dict) -> list[str]:
+    conns, streams = _section(data, "connections"), _section(data, "streams")
+    problems = [f"{section}.{name}: {NAME_RULE}" for section in ("connections", "streams")
+                for name in _section(data, section) if not NAME_RE.match(str(name))]
+    for name, stream in streams.items():
+        if isinstance(stream, dict) and "connection" in stream:
+            uris = (stream.get("select") or {}).get("uris") if isinstance(stream.get("select"), dict) else None
+            problems += _s3_problems(f"streams.{name}", "connection", stream["connection"], conns, uris,
+                                     f"streams.{name}.select.uris")
+    staging = _section(_section(data, "state"), "staging")
+    if staging.get("connection"):
+        conn = conns.get(staging["connection"])
+        if not isinstance(conn, dict) or conn.get("type") != "s3":
+            problems.append(f"state.staging.connection: no s3 connection named {staging['connection']!r}")
+    return problems + _table_problems(_section(data, "tables"), conns, streams)
+
+
+def _s3_problems(where: str, field: str, conn_name, conns: dict, uris, uris_where: str) -> list[str]:
+    """A reference to an S3 connection, and `s3://` uris that must lie inside it."""
+    conn = conns.get(conn_name)
+    if not isinstance(conn, dict):
+        return [f"{where}.{field}: no connection named {conn_name!r}"]
+    if conn.get("type") != "s3":
+        return [f"{where}.{field}: {conn_name!r} is a {conn.get('type')} connection, not s3"]
+    prefix = S3ConnectionConfig._prefix(str(conn.get("prefix") or ""))
+    out = []
+    for uri in uris or []:
+        bucket, _, key = str(uri)[5:].partition("/")
+        if bucket != conn.get("bucket"):
+            out.append(f"{uris_where}: {uri} is in bucket {bucket!r}, but connection {conn_name!r} is bucket "
+                       f"{conn.get('bucket')!r}")
+        elif not key.startswith(prefix):
+            out.append(f"{uris_where}: {uri} is outside the connection prefix {prefix!r}")
+    return out
+
+
+def _table_problems(tables: dict, conns: dict, streams: dict) -> list[str]:
+    problems: list[str] = []
+    for name, t in tables.items():
+        where = f"tables.{name}"
+        if not NAME_RE.match(str(name)):
+            problems.append(f"{where}: {NAME_RULE}")
+            continue
+        if not isinstance(t, dict):
+            continue
+        problems += _target_problems(where, t.get("target"), conns)
+        if t.get("stream") is not None:
+            stream = streams.get(t["stream"])
+            if not isinstance(stream, dict):
+                problems.append(f"{where}.stream: no stream named {t['stream']!r}")
+            elif not (t.get("input_schema") or t.get("inputSchema") or stream.get("schema")):
+                problems.append(f"{where}.input_schema: required, since stream {t['stream']!r} has no schema")
+        else:
+            conn_name = t.get("connection", t.get("connectionName"))
+            if conn_name is not None:
+                problems += _s3_problems(where, "connection", conn_name, conns, t.get("uris"), f"{where}.uris")
+    return problems
+
+
+def _target_problems(where: str, target, conns: dict) -> list[str]:
+    if target is None:
+        sql = sql_connections(conns)
+        if len(sql) != 1:
+            return [f"{where}.target: required when there is not exactly one {target_types()} connection "
+                    f"(found: {', '.join(sql) or 'none'})"]
+        return []
+    conn = conns.get(target)
+    if not isinstance(conn, dict):
+        return [f"{where}.target: no connection named {target!r}"]
+    if conn.get("type") not in TARGETS:
+        return [f"{where}.target: {target!r} is a {conn.get('type')} connection, not {' or '.join(TARGETS)}"]
+    return []
+
+
+# --- SQL plans -------------------------------------------------------------------------------
+
+
+def plan_problems(cfg: PipelinesConfig) -> list[str]:
+    """Every table's mappings compiled against its input schema, so a typo fails `validate`, not a run."""
+    tables = [(name, t, cfg.streams.get(source_stream_name(name, t))) for name, t in cfg.tables.items()]
+    tables = [(name, t, stream) for name, t, stream in tables  # else a reference problem names it
+              if stream is not None and input_columns(t, stream.schema_)]
+    if not tables:
+        return []
+    problems: list[str] = []
+    con = connect()
+    try:
+        for name, table, stream in tables:
+            try:
+                build_plan(name, table, input_columns(table, stream.schema_), con)
+            except PlanError as e:
+                problems += e.problems
+    finally:
+        con.close()
+    return problems
