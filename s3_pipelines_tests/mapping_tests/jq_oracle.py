@@ -71,17 +71,19 @@ def _put(shape, path, v):
     return out
 
 
-def entity_writes(mapping: dict, records: list[dict], key: str) -> tuple[list[dict], int]:
+def entity_writes(mapping: dict, records: list[dict], key: str, first=None) -> tuple[list[dict], int]:
     """What one object's records ask of the catalog under `mapping`, in record order:
     [{blueprint, identifier, error?, title?, icon?, team?, properties, relations}], and how many
-    records (or items) the filter dropped."""
+    records (or items) the filter dropped. `first` evaluates an expression (default `jq_first`;
+    `JqCache.first` answers from one `jq` run over many objects)."""
+    first = first or jq_first
     inputs = [{"body": {**r, "_PORT_SOURCE_OBJECT_KEY": key}, "headers": {}, "queryParams": {}} for r in records]
     failed = []  # (input index, message): the record (or item) makes a failure, not an entity
     items_expr = mapping.get("itemsToParse")
     if items_expr:
         name = mapping.get("itemsToParseName", "item")
         expanded = []
-        for inp, items in zip(inputs, jq_first(items_expr, inputs)):
+        for inp, items in zip(inputs, first(items_expr, inputs)):
             if isinstance(items, list):
                 expanded += [{**inp, name: it} for it in items]
             elif items is not None:  # an error, or not an array
@@ -89,7 +91,7 @@ def entity_writes(mapping: dict, records: list[dict], key: str) -> tuple[list[di
                 expanded.append(None)
         inputs = expanded
     live = [i for i in inputs if i is not None]
-    verdicts = iter(jq_first(mapping["filter"], live) if mapping.get("filter") else [True] * len(live))
+    verdicts = iter(first(mapping["filter"], live) if mapping.get("filter") else [True] * len(live))
     keep = []
     for i, inp in enumerate(inputs):
         if inp is None:
@@ -107,7 +109,7 @@ def entity_writes(mapping: dict, records: list[dict], key: str) -> tuple[list[di
     fields += [(("properties", p), e) for p, e in ent.get("properties", {}).items()]
     for rel, shape in ent.get("relations", {}).items():
         fields += [(("relations", rel) + path, e) for path, e in _leaves(shape)]
-    values = {path: jq_first(expr, kept) for path, expr in fields}
+    values = {path: first(expr, kept) for path, expr in fields}
     made = []
     for n in range(len(kept)):
         w = {"blueprint": mapping["blueprint"], "properties": {}, "relations": {}}
@@ -151,3 +153,45 @@ def fold_creates(writes: list[dict]) -> dict[tuple[str, str], dict]:
         cur["relations"] = {**cur["relations"], **w["relations"]}
         out[k] = cur
     return out
+
+
+def jq_first_many(exprs: list[str], inputs: list) -> list[list]:
+    """`jq_first` of several expressions in one `jq` run: for each input, the list of each
+    expression's first output (None when none; {ERROR: msg} on error)."""
+    if not inputs or not exprs:
+        return [[] for _ in inputs] if not exprs else []
+    parts = ", ".join(f'(try ([{as_jq(e)}\n] | .[0]) catch {{"{ERROR}": .}})' for e in exprs)
+    stdin = "\n".join(json.dumps(i) for i in inputs)
+    out = subprocess.run([require_jq(), "-c", f"[{parts}]"], input=stdin, capture_output=True, text=True,
+                         check=True).stdout
+    lines = out.splitlines()
+    assert len(lines) == len(inputs), (exprs, out[:500])
+    return [json.loads(line) for line in lines]
+
+
+def mapping_expressions(mapping: dict) -> list[str]:
+    """Every jq expression of a mapping: filter, itemsToParse, and the entity's string leaves."""
+    out = [mapping[k] for k in ("filter", "itemsToParse") if isinstance(mapping.get(k), str)]
+    return out + [e for _, e in _leaves(mapping.get("entity", {}))]
+
+
+class JqCache:
+    """Expressions evaluated over many inputs in one `jq` run (`add`), then answered per input:
+    `first` has `jq_first`'s signature, for `entity_writes(..., first=cache.first)`; an input or an
+    expression not added is evaluated by `jq_first`."""
+
+    def __init__(self):
+        self.values: dict[tuple[str, str], object] = {}
+
+    def add(self, exprs: list[str], inputs: list) -> None:
+        exprs = list(dict.fromkeys(exprs))
+        for inp, row in zip(inputs, jq_first_many(exprs, inputs)):
+            text = json.dumps(inp, sort_keys=True)
+            for e, v in zip(exprs, row):
+                self.values[(e, text)] = v
+
+    def first(self, expr: str, inputs: list) -> list:
+        keys = [(expr, json.dumps(i, sort_keys=True)) for i in inputs]
+        if all(k in self.values for k in keys):
+            return [self.values[k] for k in keys]
+        return jq_first(expr, inputs)
