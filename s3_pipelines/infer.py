@@ -12,7 +12,7 @@ import yaml
 from .catalog.formats import CHECKS
 from .config.models import PipelinesConfig
 from .mapping.records import PROVENANCE, batch_records
-from .readers import ReadOptions, read_batches
+from .readers import read_batches
 from .targets import sql_connections
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -65,12 +65,12 @@ def jq_path(name: str) -> str:
 
 def _sample(cfg: PipelinesConfig, stream_name: str, max_records: int, max_objects: int):
     from .connections.s3 import S3Client
-    from .ingest import S3ObjectSource
+    from .ingest import S3ObjectSource, read_options
     from .selection import iter_selected
 
     stream = cfg.streams[stream_name]
     client = S3Client.from_config(cfg.s3_connection(stream.connection))
-    opts = ReadOptions.from_stream(stream)
+    opts = read_options(stream)
     batches, records, objects = [], 0, 0
     for obj in iter_selected(client, stream.select, missing=[]):
         if objects >= max_objects or records >= max_records:

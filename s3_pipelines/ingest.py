@@ -19,6 +19,7 @@ from .connections.s3 import S3AccessError
 from .ledger import Ledger
 from .objects import BadRecordError, ObjectChangedError, ObjectError, S3Object
 from .readers import BadRecord, ReadOptions, read_batches
+from .readers.options import ColumnSpec, CsvOptions
 from .staging import StagingStore
 
 
@@ -33,6 +34,23 @@ class S3ObjectSource:
 
     def open_random_access(self):
         return self.client.open_random_access(self.obj)
+
+
+def read_options(stream: StreamConfig) -> ReadOptions:
+    """What the readers need of a stream's config, in their own terms."""
+    csv = stream.csv
+    return ReadOptions(
+        format=stream.format,
+        compression=stream.compression,
+        csv=CsvOptions(csv.has_headers, csv.skip_lines, csv.delimiter, csv.quote_char,
+                       tuple(csv.column_names) if csv.column_names is not None else None),
+        envelope=stream.envelope,
+        schema=tuple(ColumnSpec(c.name, c.type) for c in stream.schema_) if stream.schema_ else None,
+        on_error=stream.on_error,
+        max_errors=stream.max_errors,
+        max_decompressed_bytes=stream.max_decompressed_bytes,
+        max_line_bytes=stream.max_line_bytes,
+    )
 
 
 @dataclass
@@ -124,7 +142,7 @@ def register_partition(client, name: str, stream: StreamConfig, ledger: Ledger, 
 def load_object(client, name: str, stream: StreamConfig, obj: S3Object, partition: str,
                 staging: StagingStore, ledger: Ledger, run_id: str) -> ObjectResult:
     bad: list[BadRecord] = []
-    opts = ReadOptions.from_stream(stream)
+    opts = read_options(stream)
     try:
         staged = staging.write(name, partition, obj, read_batches(S3ObjectSource(client, obj), obj, opts, bad.append))
     except ObjectChangedError as e:

@@ -10,7 +10,8 @@ from pathlib import Path
 from ..catalog.entities import entity_config
 from ..catalog.validate import identifier_problem, validate_entity
 from ..config.models import PipelinesConfig
-from ..readers import BadRecord, LocalFileSource, ReadOptions, read_batches
+from ..ingest import read_options
+from ..readers import BadRecord, LocalFileSource, read_batches
 from .compile import EntityResult, compile_mapping
 
 FIELDS = ("blueprint", "identifier", "title", "icon", "team", "properties", "relations")
@@ -39,7 +40,7 @@ def test_mapping(cfg: PipelinesConfig, name: str, *, file: str | None = None, la
     out = {"entities": [], "filtered_out": 0, "errors": []}
     bp = ec.blueprint(spec.blueprint)
     schema = None
-    for batch in read_batches(source, provenance, ReadOptions.from_stream(stream), bad.append):
+    for batch in read_batches(source, provenance, read_options(stream), bad.append):
         schema = schema or batch.schema
         mapped = mapping.map_batch(batch, key)
         out["filtered_out"] += mapped.filtered_out

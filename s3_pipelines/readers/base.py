@@ -23,21 +23,6 @@ class ReadOptions:
     max_line_bytes: int = 64 * 2**20  # a longer JSON line is a bad record, read past without holding it
     batch_rows: int = 65536  # upper bound of rows per output batch
 
-    @classmethod
-    def from_stream(cls, stream) -> "ReadOptions":
-        """The options of a stream's config (any object with its fields: readers import no config)."""
-        return cls(
-            format=stream.format,
-            compression=stream.compression,
-            csv=CsvOptions.of(stream.csv),
-            envelope=stream.envelope,
-            schema=tuple(ColumnSpec(c.name, c.type) for c in stream.schema_) if stream.schema_ else None,
-            on_error=stream.on_error,
-            max_errors=stream.max_errors,
-            max_decompressed_bytes=stream.max_decompressed_bytes,
-            max_line_bytes=stream.max_line_bytes,
-        )
-
 
 @dataclass(frozen=True)
 class BadRecord:

@@ -1,5 +1,5 @@
 """The readers' own options: plain values, so a reader needs nothing from the config package
-(`ReadOptions.from_stream` copies them out of a stream's config)."""
+(`ingest.read_options` copies them out of a stream's config)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,6 @@ class CsvOptions:
     delimiter: str = ","
     quote_char: str = '"'
     column_names: tuple[str, ...] | None = None  # names when has_headers is false
-
-    @classmethod
-    def of(cls, csv) -> "CsvOptions":
-        """From any object with these fields (a stream's `csv` section)."""
-        names = getattr(csv, "column_names", None)
-        return cls(csv.has_headers, csv.skip_lines, csv.delimiter, csv.quote_char,
-                   tuple(names) if names is not None else None)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ import gzip
 import pytest
 
 from s3_pipelines.config.models import StreamConfig
+from s3_pipelines.ingest import read_options
 from s3_pipelines.readers import ReadOptions, detect_format
 from s3_pipelines.readers.options import ColumnSpec, CsvOptions
 
@@ -24,7 +25,7 @@ def test_read_options_from_stream():
             "max_decompressed_bytes": 1000,
         }
     )
-    o = ReadOptions.from_stream(stream)
+    o = read_options(stream)
     assert (o.format, o.compression, o.envelope, o.on_error, o.max_errors, o.max_decompressed_bytes) == (
         "csv", "gzip", "airbyte", "fail", 5, 1000
     )
