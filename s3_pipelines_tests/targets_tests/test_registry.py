@@ -49,3 +49,17 @@ def test_dialect_hooks_of_duckdb_are_no_ops(tmp_path):
         tx.lock_key("k")
         tx.lock_table("t")
         assert tx.unique_nulls_not_distinct() is False and tx.temp_table_suffix == ""
+
+
+def test_dialect_hooks_of_postgres(pg_url):
+    import uuid
+
+    from s3_pipelines.targets.postgres_target import PostgresTarget
+
+    target = PostgresTarget(pg_url, schema=f"t_{uuid.uuid4().hex[:10]}")
+    with target.transaction() as tx:
+        tx.execute("CREATE TABLE t (v BIGINT)")
+        tx.lock_key("k")
+        tx.lock_table("t")
+        assert isinstance(tx.unique_nulls_not_distinct(), bool) and tx.temp_table_suffix == " ON COMMIT DROP"
+        tx.execute(f"DROP SCHEMA {target.schema} CASCADE")
