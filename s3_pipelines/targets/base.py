@@ -87,6 +87,7 @@ class SqlTarget(ABC):
     type: str
     dialect: str
     name: str
+    single_writer: bool = False  # one writing process at a time (a DuckDB file): schedule writers in a pool of one
 
     @classmethod
     @abstractmethod

@@ -50,6 +50,7 @@ class _DuckTx(Tx):
 
 class DuckDBTarget(SqlTarget):
     type = dialect = "duckdb"
+    single_writer = True
 
     def __init__(self, path: str | Path, name: str = "catalog"):
         self.path, self.name = Path(path), name

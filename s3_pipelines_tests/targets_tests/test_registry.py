@@ -23,6 +23,7 @@ def test_every_target_serves_a_registered_connection_type():
     assert set(TARGETS) == {"duckdb", "postgres"}
     for kind, cls in TARGETS.items():
         assert issubclass(cls, SqlTarget) and cls.type == kind
+        assert cls.single_writer == (kind == "duckdb")
         assert kind in CONNECTION_TYPES
     assert "s3" in CONNECTION_TYPES and "s3" not in TARGETS
     assert target_types() == "duckdb/postgres"
