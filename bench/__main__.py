@@ -1,4 +1,4 @@
-"""`python -m bench [sensor|memory|mapping|e2e|e2e-memory|tables ...] [--quick]` — runs the benchmarks and
+"""`python -m bench [sensor|memory|mapping|e2e|e2e-memory|tables|destinations ...] [--quick]` — runs the benchmarks and
 prints their tables."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import os
 
 from . import ingest_memory, sensor_tick
 
-ALL = ["sensor", "memory", "mapping", "e2e", "e2e-memory", "tables"]
+ALL = ["sensor", "memory", "mapping", "e2e", "e2e-memory", "tables", "destinations"]
 
 
 def main() -> None:
@@ -43,6 +43,10 @@ def main() -> None:
         from . import tables
 
         tables.run(records=50_000 if args.quick else 1_000_000, repeats=1 if args.quick else 3)
+    if "destinations" in args.which:
+        from . import destinations
+
+        destinations.run(records=50_000 if args.quick else 1_000_000, repeats=1 if args.quick else 3)
 
 
 if __name__ == "__main__":

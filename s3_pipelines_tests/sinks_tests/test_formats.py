@@ -144,3 +144,17 @@ def test_gzip_members_do_not_depend_on_write_sizes_and_read_back_whole():
     assert outs[0].count(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff") >= 3  # several members
     assert gzip.decompress(outs[0]) == data
     assert len(FORMATS["ndjson.gz"].decode(outs[0])) == 60_000  # the engine's reader reads every member
+
+
+def test_gzip_level_is_a_choice_of_the_destination():
+    from s3_pipelines.sinks.s3 import DestinationSpec
+
+    batches = batches_of(TRICKY_LINES * 50)
+    fast = encode_window(batches, get_format("ndjson.gz"), False, level=1).body.read()
+    assert fast != _bytes(batches, "ndjson.gz")
+    assert FORMATS["ndjson.gz"].decode(fast) == [json.loads(line) for line in TRICKY_LINES * 50]
+    assert DestinationSpec("d", "p/", "ndjson.gz", compression_level=1).compression_level == 1
+    with pytest.raises(ValueError, match="format csv takes no compression level 3"):
+        DestinationSpec("d", "p/", "csv", compression_level=3)
+    with pytest.raises(ValueError, match=r"levels 1-9"):
+        DestinationSpec("d", "p/", "ndjson.gz", compression_level=12)

@@ -32,9 +32,13 @@ class DestinationSpec:
     key_template: str = DEFAULT_TEMPLATE
     time_field: str | None = None  # None: the window of a record is its source object's arrival
     provenance: bool = False  # write the `_s3_*` columns / keys too
+    compression_level: int | None = None  # the format's default when None (gzip: 6)
 
     def __post_init__(self):
-        get_format(self.format)
+        fmt = get_format(self.format)
+        if self.compression_level is not None and self.compression_level not in (fmt.levels or ()):
+            raise ValueError(f"format {self.format} takes no compression level {self.compression_level}"
+                             + (f" (levels {fmt.levels.start}-{fmt.levels.stop - 1})" if fmt.levels else ""))
         parse_window(self.batch_window)
         check_template(self.key_template)
 
@@ -102,9 +106,12 @@ class _HashingFile:
 
 
 def encode_window(batches: Sequence[pa.RecordBatch], fmt: Format, provenance: bool,
-                  spool_bytes: int = SPOOL_BYTES) -> Content:
+                  spool_bytes: int = SPOOL_BYTES, level: int | None = None) -> Content:
     out = _HashingFile(spool_bytes)
-    fmt.encode(batches, out, provenance)
+    if level is None:
+        fmt.encode(batches, out, provenance)
+    else:
+        fmt.encode(batches, out, provenance, level)
     return out.content()
 
 
@@ -137,7 +144,7 @@ def write_load(inputs: Iterable[Input], spec: DestinationSpec, writer: CreateOnl
     for window in _windows(ordered, spec, seconds):
         if not window.rows:
             continue
-        content = encode_window(window.batches, fmt, spec.provenance, spool_bytes)
+        content = encode_window(window.batches, fmt, spec.provenance, spool_bytes, spec.compression_level)
         try:
             key = render_key(spec.key_template, prefix=spec.prefix, start=window.start,
                              content_id=content.sha256, ext=fmt.ext)

@@ -59,7 +59,7 @@ def record_texts(batch: pa.RecordBatch, provenance: bool) -> list[str]:
     return out
 
 
-def record_lines(batch: pa.RecordBatch, provenance: bool) -> bytes:
+def record_lines(batch: pa.RecordBatch, provenance: bool) -> bytes | memoryview:
     """The batch as JSON Lines bytes (each line ends with a newline). The common case — every row
     has its record text, no provenance — is one vectorised join."""
     if not provenance and RECORD_COLUMN in batch.schema.names and not batch.column(RECORD_COLUMN).null_count:
@@ -68,7 +68,7 @@ def record_lines(batch: pa.RecordBatch, provenance: bool) -> bytes:
         if not isinstance(lines, pa.StringArray):
             lines = lines.cast(pa.string())
         offsets = np.frombuffer(lines.buffers()[1], np.int32)[lines.offset: lines.offset + len(lines) + 1]
-        return lines.buffers()[2].to_pybytes()[offsets[0]: offsets[-1]] if len(lines) else b""
+        return memoryview(lines.buffers()[2].slice(offsets[0], offsets[-1] - offsets[0])) if len(lines) else b""
     return "".join(t + "\n" for t in record_texts(batch, provenance)).encode()
 
 

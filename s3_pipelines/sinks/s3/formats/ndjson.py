@@ -10,7 +10,7 @@ from typing import BinaryIO, Sequence
 
 import pyarrow as pa
 
-from ._gzip import ParallelGzip
+from ._gzip import LEVEL, ParallelGzip
 from ._rows import read_back, record_lines, texts_of
 
 
@@ -19,8 +19,9 @@ def encode(batches: Sequence[pa.RecordBatch], out: BinaryIO, provenance: bool = 
         out.write(record_lines(batch, provenance))
 
 
-def encode_gzip(batches: Sequence[pa.RecordBatch], out: BinaryIO, provenance: bool = False) -> None:
-    with ParallelGzip(out) as z:
+def encode_gzip(batches: Sequence[pa.RecordBatch], out: BinaryIO, provenance: bool = False,
+                level: int = LEVEL) -> None:
+    with ParallelGzip(out, level) as z:
         encode(batches, z, provenance)
 
 
