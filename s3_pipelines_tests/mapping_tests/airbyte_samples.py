@@ -103,12 +103,16 @@ def _date(rng: random.Random) -> str:
     return (dt.date(2015, 1, 1) + dt.timedelta(days=rng.randrange(4000))).isoformat()
 
 
-def any_json(rng: random.Random, depth: int = 0):
-    """Arbitrary JSON (for values a schema leaves untyped): scalars, empty and nested containers."""
+def any_json(rng: random.Random, depth: int = 0, shape: str | None = None):
+    """Arbitrary JSON (for values a schema leaves untyped): scalars, empty and nested containers.
+    With `shape` (a name for where the value sits), the kinds and keys are the same every time for
+    that name and only the values vary, as an API's untyped field keeps its shape from record to
+    record; without it, anything goes."""
+    pick = random.Random(shape) if shape is not None else rng
     kinds = ["null", "bool", "int", "float", "text", "empty_obj", "empty_arr"]
     if depth < 2:
         kinds += ["obj", "obj", "arr"]
-    k = rng.choice(kinds)
+    k = pick.choice(kinds)
     if k == "null":
         return None
     if k == "bool":
@@ -124,9 +128,9 @@ def any_json(rng: random.Random, depth: int = 0):
     if k == "empty_arr":
         return []
     if k == "obj":
-        keys = rng.sample(EXTRA_KEYS + ["a", "b", "value", "items"], rng.randint(1, 3))
-        return {key: any_json(rng, depth + 1) for key in keys}
-    return [any_json(rng, depth + 1) for _ in range(rng.randint(1, 3))]
+        keys = pick.sample(EXTRA_KEYS + ["a", "b", "value", "items"], pick.randint(1, 3))
+        return {key: any_json(rng, depth + 1, None if shape is None else f"{shape}.{key}") for key in keys}
+    return [any_json(rng, depth + 1, None if shape is None else f"{shape}[]") for _ in range(rng.randint(1, 3))]
 
 
 # --- the sampler -----------------------------------------------------------------------------------
@@ -183,7 +187,11 @@ class SchemaSampler:
 
     def __init__(self, schema: dict, seed, pools: dict[str, Pool] | None = None, often: tuple[str, ...] = ()):
         self.schema = schema
+        self.seed = seed
         self.rng = random.Random(f"{seed}")
+        # False: untyped values keep one shape per field (kinds, keys), as real APIs' do, so a
+        # columnar reader sees consistent types and only key presence varies; True: anything goes
+        self.mixed = True
         self.pools = {tuple(k.split(".")): v for k, v in (pools or {}).items()}
         paths = [tuple(k.split(".")) for k in often] + list(self.pools)
         self.often = {p[:i] for p in paths for i in range(1, len(p) + 1)}
@@ -236,6 +244,9 @@ class SchemaSampler:
         weights = [1 if m == "absent" or m.endswith((":null", ":empty", ":extra")) else 3 for m in modes]
         return rng.choices(modes, weights)[0]
 
+    def _shape(self, path: tuple, *more: str) -> str | None:
+        return None if self.mixed else "/".join((str(self.seed),) + path + more)
+
     def _leads_to_pending(self, schema: dict, path: tuple, mode: str) -> bool:
         """Whether a value of this variant (a non-empty object or array) holds fields not covered yet."""
         parts = mode.split(":")
@@ -285,13 +296,13 @@ class SchemaSampler:
                 return _date(rng)
             return _text(rng)
         if kind == "any" or depth > 12:
-            return any_json(rng)
+            return any_json(rng, 0, self._shape(path))
         if kind == "array":
             if variant == "empty":
                 return []
             items = sub.get("items")
             if not isinstance(items, dict):
-                return [any_json(rng, 1) for _ in range(rng.randint(1, 3))]
+                return [any_json(rng, 1, self._shape(path, "[]")) for _ in range(rng.randint(1, 3))]
             n = rng.randint(1, 3)
             return [self._value(items, path + ("[]",), optional=False, depth=depth + 1) for _ in range(n)]
         if variant == "empty":
@@ -302,8 +313,9 @@ class SchemaSampler:
         rng = self.rng
         props = sub.get("properties")
         if not props:  # an object the schema leaves open: arbitrary keys and values
-            value = any_json(rng, 1)
-            return value if isinstance(value, dict) and value else {rng.choice(EXTRA_KEYS): any_json(rng, 1)}
+            pick = rng if self.mixed else random.Random(self._shape(path, "{}"))
+            keys = pick.sample(EXTRA_KEYS + ["a", "value"], pick.randint(1, 3))
+            return {key: any_json(rng, 1, self._shape(path, key)) for key in keys}
         out = {}
         names = list(props)
         if rng.random() < 0.3:
@@ -315,7 +327,7 @@ class SchemaSampler:
         if variant == "extra" or (sub.get("additionalProperties") is not False and rng.random() < 0.1):
             for key in rng.sample(EXTRA_KEYS, rng.randint(1, 2)):
                 if key not in props:
-                    out[key] = any_json(rng, 1)
+                    out[key] = any_json(rng, 1, self._shape(path, key))
         return out
 
 
@@ -446,11 +458,13 @@ def sample_objects(guide: str, stream: str, seed, n_objects: int = 3, per_object
                    start: dt.datetime = dt.datetime(2025, 11, 20, 9, 0, tzinfo=dt.timezone.utc)
                    ) -> tuple[list[list[dict]], SchemaSampler]:
     """`n_objects` objects of schema-generated records wrapped as Airbyte writes them, and the
-    sampler (for `uncovered()`)."""
+    sampler (for `uncovered()`). In all but the last object untyped values keep one shape per field
+    (`SchemaSampler.mixed` False); in the last one they vary from record to record."""
     s = sampler(guide, stream, seed)
     rng = random.Random(f"wrap/{guide}/{stream}/{seed}")
     objects = []
     for o in range(n_objects):
+        s.mixed = o == n_objects - 1
         objects.append([airbyte_wrap(r, rng, start + dt.timedelta(minutes=10 * o, seconds=i))
                         for i, r in enumerate(s.records(per_object))])
     return objects, s
