@@ -29,7 +29,7 @@ def cmd_schema(args) -> int:
 
 def cmd_run(args) -> int:
     from .catalog.summary import print_entity_summary
-    from .runner import print_summary, run_pending
+    from .dagster_defs.runner import print_summary, run_pending
     from .tables.summary import print_table_summary
 
     cfg = load_config(args.config)

@@ -2,6 +2,9 @@
 
 Embedded SQLite in WAL mode: several processes (sensor daemon, run workers, the CLI) share it, and
 claims are single UPDATE statements, so two runs of one partition never load the same object.
+A claim is held under its run's lease: the run renews it while it works (`hold_lease`), and a
+claim whose lease expired (the process was killed, crashed or lost its host) is taken over by the
+next run. Nothing here looks at processes, so it works the same across hosts.
 
 Object life: pending -> loading -> loaded | skipped | failed; a newer ETag of the same key makes
 the older loaded row `superseded` (its staged files are replaced); `changed` marks a version that
@@ -11,7 +14,10 @@ vanished between listing and reading.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,14 +46,21 @@ CREATE TABLE IF NOT EXISTS partition_runs (
     stream TEXT NOT NULL, partition_key TEXT NOT NULL, run_id TEXT NOT NULL, started_at TEXT NOT NULL,
     PRIMARY KEY (stream, partition_key)
 );
+CREATE TABLE IF NOT EXISTS leases (run_id TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at TEXT NOT NULL);
 """
 
 TERMINAL = ("loaded", "skipped", "failed", "superseded", "changed")
 MAX_BAD_RECORDS_KEPT = 100  # per object version; the count is always exact in objects.bad_rows
+LEASE = dt.timedelta(seconds=10)  # a run that has not renewed its lease for this long is gone
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+def _now(plus: dt.timedelta = dt.timedelta(0)) -> str:
+    return (dt.datetime.now(dt.timezone.utc) + plus).isoformat(timespec="milliseconds")
+
+
+def _holder() -> str:
+    """Who holds a lease, for people reading the ledger; never used to decide anything."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -112,21 +125,24 @@ class Ledger:
         return new
 
     def claim(self, stream: str, partition_key: str, run_id: str, *, retry_failed: bool = False,
-              is_stale: Callable[[str], bool] | None = None) -> list[S3Object]:
-        """Take the pending objects of a partition for this run. Objects held by another run are
-        taken over only when `is_stale(run_id)` says that run is over (crashed, failed, canceled)."""
+              is_stale: Callable[[str], bool] | None = None, lease: dt.timedelta = LEASE) -> list[S3Object]:
+        """Take the pending objects of a partition for this run, under its lease. Objects held by
+        another run are taken over when that run's lease expired or `is_stale(run_id)` says the run
+        is over (Dagster's run status, passed in by the Dagster layer)."""
         statuses = ["pending"] + (["failed"] if retry_failed else [])
         now = _now()
         with self._tx() as db:
+            self._renew(db, run_id, lease)
             rows = db.execute(
-                f"SELECT * FROM objects WHERE stream=? AND partition_key=? AND (status IN ({','.join('?' * len(statuses))})"
-                " OR (status='loading' AND run_id IS NOT ? ))",
+                f"SELECT o.*, l.expires_at FROM objects o LEFT JOIN leases l ON l.run_id = o.run_id"
+                f" WHERE o.stream=? AND o.partition_key=? AND (o.status IN ({','.join('?' * len(statuses))})"
+                " OR (o.status='loading' AND o.run_id IS NOT ? ))",
                 (stream, partition_key, *statuses, run_id),
             ).fetchall()
             claimed = []
             for r in rows:
-                if r["status"] == "loading" and not (is_stale and is_stale(r["run_id"])):
-                    continue
+                if r["status"] == "loading" and (r["expires_at"] or "") > now and not (is_stale and is_stale(r["run_id"])):
+                    continue  # its run still renews its lease and is not known to be over
                 db.execute(
                     "UPDATE objects SET status='loading', run_id=?, started_at=?, error=NULL"
                     " WHERE stream=? AND bucket=? AND key=? AND etag=?",
@@ -134,6 +150,68 @@ class Ledger:
                 )
                 claimed.append(_obj(r))
         return claimed
+
+    # --- leases: a run's claims live as long as it keeps renewing -----------------------------
+
+    @staticmethod
+    def _renew(db: sqlite3.Connection, run_id: str, lease: dt.timedelta) -> None:
+        db.execute(
+            "INSERT INTO leases VALUES (?,?,?) ON CONFLICT(run_id) DO UPDATE SET holder=excluded.holder,"
+            " expires_at=excluded.expires_at", (run_id, _holder(), _now(lease)))
+
+    def renew_lease(self, run_id: str, lease: dt.timedelta = LEASE) -> None:
+        with self._tx() as db:
+            self._renew(db, run_id, lease)
+
+    def end_lease(self, run_id: str) -> None:
+        """The run is over (finished, or known dead): its claims may be taken over at once."""
+        with self._tx() as db:
+            db.execute("DELETE FROM leases WHERE run_id=?", (run_id,))
+
+    def lease_expired(self, run_id: str) -> bool:
+        """True when the run holds no lease, or did not renew it in time."""
+        with self._connect() as db:
+            r = db.execute("SELECT expires_at FROM leases WHERE run_id=?", (run_id,)).fetchone()
+        return r is None or r[0] <= _now()
+
+    def expired_leases(self) -> list[str]:
+        """Runs whose lease ran out without being ended: they stopped without saying so."""
+        with self._connect() as db:
+            return [r[0] for r in db.execute("SELECT run_id FROM leases WHERE expires_at <= ? ORDER BY 1", (_now(),))]
+
+    def lease_expiry(self, run_ids: Iterable[str]) -> dict[str, str]:
+        """run -> when its lease runs out (ISO 8601 UTC), for the runs holding one."""
+        ids = list(run_ids)
+        with self._connect() as db:
+            return {r[0]: r[1] for r in db.execute(
+                f"SELECT run_id, expires_at FROM leases WHERE run_id IN ({','.join('?' * len(ids))})", ids)}
+
+    def loading_runs(self, stream: str) -> set[str]:
+        """Runs holding claims (objects in `loading`) in this stream."""
+        with self._connect() as db:
+            return {r[0] for r in db.execute(
+                "SELECT DISTINCT run_id FROM objects WHERE stream=? AND status='loading'", (stream,))}
+
+    @contextmanager
+    def hold_lease(self, run_id: str, lease: dt.timedelta = LEASE):
+        """Renew the run's lease in the background while the block runs (every third of the lease)."""
+        self.renew_lease(run_id, lease)
+        stop = threading.Event()
+
+        def renew():
+            while not stop.wait(lease.total_seconds() / 3):
+                try:
+                    self.renew_lease(run_id, lease)
+                except sqlite3.Error:
+                    pass  # the next beat tries again; a lease only lapses after three missed beats
+
+        beat = threading.Thread(target=renew, name=f"lease-{run_id[:8]}", daemon=True)
+        beat.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            beat.join()
 
     # --- results -----------------------------------------------------------------------------
 

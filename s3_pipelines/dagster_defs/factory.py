@@ -9,7 +9,7 @@ from ..config.models import PipelinesConfig
 from ..targets import is_sql_target
 from .mapping_assets import mapping_definitions
 from .resources import PipelineStateResource, S3ConnectionResource, SqlTargetResource
-from .sensors import stream_sensor
+from .sensors import partition_run_sensors, stream_sensor
 from .stream_assets import STATE, objects_key, records_key, stream_assets
 from .table_assets import table_definitions
 
@@ -32,7 +32,7 @@ def build_definitions(cfg: PipelinesConfig) -> dg.Definitions:
     resources[STATE] = PipelineStateResource(
         ledger_path=str(cfg.ledger_path()),
         staging_path=str(cfg.resolve(staging.path)) if staging.path else None,
-        staging_connection=staging.connection, staging_prefix=staging.prefix,
+        staging_s3=resources[staging.connection] if staging.connection else None, staging_prefix=staging.prefix,
     )
     assets, jobs, sensors = [], [], []
     downstream = mapping_definitions(cfg) + table_definitions(cfg)
@@ -46,6 +46,7 @@ def build_definitions(cfg: PipelinesConfig) -> dg.Definitions:
         )
         jobs.append(job)
         sensors.append(stream_sensor(name, stream, job))
+    sensors += partition_run_sensors({stream_job_name(name): name for name in cfg.streams})
     # steps of one run share a process: the assets do their own parallel I/O, and a process per
     # step costs seconds and hundreds of MB on small machines
     return dg.Definitions(assets=assets + downstream, jobs=jobs, sensors=sensors, resources=resources,

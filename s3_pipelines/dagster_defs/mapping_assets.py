@@ -12,7 +12,8 @@ from ..catalog.export import failure_counts
 from ..config.models import PipelinesConfig
 from ..mapping import MappingSpec, compile_mapping
 from .partitions import partitions_def_for
-from .stream_assets import STATE, records_key
+from .resources import writer_pool
+from .stream_assets import RETRY, STATE, records_key
 
 CHECK = "audit_failures"
 FAILURES_SHOWN = 20
@@ -38,6 +39,7 @@ def _entity_asset(cfg: PipelinesConfig, ec: EntityConfig, spec: MappingSpec) -> 
     @dg.asset(
         key=key, deps=[records_key(spec.stream)], partitions_def=partitions_def_for(cfg.streams[spec.stream]),
         group_name=spec.stream, kinds={dialect, "jq"}, required_resource_keys={spec.target, STATE},
+        pool=writer_pool(spec.target, cfg.connections[spec.target]), retry_policy=RETRY,
         description=f"Entities of blueprint {spec.blueprint} ({op}) mapped by jq from the records of "
                     f"{spec.stream} into catalog {spec.target}.",
         check_specs=[dg.AssetCheckSpec(CHECK, asset=key, description="No entity of the partition failed (audit log)")],
@@ -48,8 +50,9 @@ def _entity_asset(cfg: PipelinesConfig, ec: EntityConfig, spec: MappingSpec) -> 
         target = getattr(context.resources, spec.target).get_target()
         state = getattr(context.resources, STATE)
         ledger, partition = state.ledger(), context.partition_key
-        report = apply_partition(target, ec, mapping, ledger, state.staging(context.resources), partition,
-                                 context.run.run_id, log=context.log.info)
+        with ledger.hold_lease(context.run.run_id):  # the run is alive while it works
+            report = apply_partition(target, ec, mapping, ledger, state.staging(), partition,
+                                     context.run.run_id, log=context.log.info)
         current = {(r.obj.key, r.obj.etag) for r in ledger.rows(spec.stream, partition, status="loaded")}
         failures = sum(n for k, n in failure_counts(target, spec.name, spec.stream, partition).items() if k in current)
         latest = [r for r in audit_rows(target, status="FAILURE", mapping=spec.name, stream=spec.stream,

@@ -20,9 +20,14 @@ def _kind(t: pa.DataType) -> str:
     return next((k for p, k in _TYPES.items() if str(t).startswith(p)), "string")
 
 
+def column_schema(schema: pa.Schema) -> dg.TableSchema:
+    """For `dagster/column_schema`: the columns as the Arrow schema types them."""
+    return dg.TableSchema(columns=[dg.TableColumn(f.name, _kind(f.type)) for f in schema])
+
+
 def preview_table(table: pa.Table, rows: int = 10) -> dg.TableMetadataValue:
     table = table.slice(0, rows)
-    schema = dg.TableSchema(columns=[dg.TableColumn(f.name, _kind(f.type)) for f in table.schema])
+    schema = column_schema(table.schema)
     records = [dg.TableRecord({k: _cell(v) for k, v in r.items()}) for r in table.to_pylist()]
     return dg.MetadataValue.table(records, schema=schema)
 
@@ -36,4 +41,14 @@ def ledger_table(rows) -> dg.TableMetadataValue:
         dg.TableRecord({"key": r.obj.key, "etag": r.obj.etag, "size": r.obj.size,
                         "last_modified": r.obj.last_modified.isoformat(), "status": r.status, "rows": r.rows})
         for r in rows
+    ], schema=schema)
+
+
+def problems_table(rows: list[dict], shown: int = 20) -> dg.TableMetadataValue:
+    """Unreadable records or objects: `{object, line, reason}` each, the first `shown` of them."""
+    schema = dg.TableSchema(columns=[dg.TableColumn("object", "string"), dg.TableColumn("line", "int"),
+                                     dg.TableColumn("reason", "string")])
+    return dg.MetadataValue.table([
+        dg.TableRecord({"object": r["object"], "line": r["line"], "reason": str(r["reason"])[:300]})
+        for r in rows[:shown]
     ], schema=schema)

@@ -5,69 +5,64 @@ Secrets reach resources as `EnvVar`s, so the UI and run config show variable nam
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
+from pydantic import BaseModel
 
 from ..config.models import S3ConnectionConfig
+from ..config.secrets import SecretRef
 from ..connections.s3 import S3Client
 from ..ledger import Ledger
 from ..staging import StagingStore
+from ..targets import TARGETS
 
 
 class S3ConnectionResource(dg.ConfigurableResource):
-    """An S3 (or S3-compatible) bucket, optionally narrowed to a prefix."""
+    """An S3 (or S3-compatible) bucket, optionally narrowed to a prefix: the connection's validated
+    settings as the config file gave them, and its secrets as `EnvVar`s by their place in the
+    config (`auth.aws_secret_access_key`). The client is built from the config model again, so
+    every option and every check of the config applies here too."""
 
-    bucket: str
-    prefix: str = ""
-    region: str | None = None
-    endpoint_url: str | None = None
-    auth_mode: str = "default"
-    aws_access_key_id: str | None = None
-    aws_secret_access_key: str | None = None
-    aws_session_token: str | None = None
-    iam_role_arn: str | None = None
-    external_id: str | None = None
-    role_session_name: str = "s3-pipelines"
-    role_duration_seconds: int = 3600
-    max_attempts: int = 8
-    addressing_style: str = "auto"
+    settings: dict[str, Any]
+    secrets: dict[str, str] = {}
 
     @classmethod
     def from_connection(cls, conn: S3ConnectionConfig) -> "S3ConnectionResource":
-        a = conn.auth
-
-        def env(ref):
-            return dg.EnvVar(ref.env) if ref is not None else None
-
-        return cls(
-            bucket=conn.bucket, prefix=conn.prefix, region=conn.region, endpoint_url=conn.endpoint_url,
-            auth_mode=a.mode, aws_access_key_id=env(a.aws_access_key_id),
-            aws_secret_access_key=env(a.aws_secret_access_key), aws_session_token=env(a.aws_session_token),
-            iam_role_arn=a.iam_role_arn, external_id=env(a.external_id),
-            role_session_name=a.role_session_name, role_duration_seconds=a.role_duration_seconds,
-            max_attempts=conn.max_attempts, addressing_style=conn.addressing_style,
-        )
+        refs = dict(_secret_refs(conn))
+        settings = conn.model_dump(mode="json", exclude_none=True)
+        for path in refs:
+            *parents, leaf = path.split(".")
+            _dig(settings, parents).pop(leaf, None)
+        return cls(settings=settings, secrets={path: dg.EnvVar(ref.env) for path, ref in refs.items()})
 
     def connection_config(self) -> S3ConnectionConfig:
-        def secret(v):
-            return {"value": v} if v else None
-
-        return S3ConnectionConfig.model_validate({
-            "type": "s3", "bucket": self.bucket, "prefix": self.prefix, "region": self.region,
-            "endpoint_url": self.endpoint_url, "max_attempts": self.max_attempts,
-            "addressing_style": self.addressing_style,
-            "auth": {
-                "mode": self.auth_mode, "aws_access_key_id": secret(self.aws_access_key_id),
-                "aws_secret_access_key": secret(self.aws_secret_access_key),
-                "aws_session_token": secret(self.aws_session_token), "iam_role_arn": self.iam_role_arn,
-                "external_id": secret(self.external_id), "role_session_name": self.role_session_name,
-                "role_duration_seconds": self.role_duration_seconds,
-            },
-        })
+        data = copy.deepcopy(self.settings)
+        for path, value in self.secrets.items():
+            *parents, leaf = path.split(".")
+            _dig(data, parents)[leaf] = {"value": value}
+        return S3ConnectionConfig.model_validate(data)
 
     def get_client(self) -> S3Client:
         return S3Client.from_config(self.connection_config())
+
+
+def _secret_refs(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, SecretRef]]:
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, SecretRef):
+            yield prefix + name, value
+        elif isinstance(value, BaseModel):
+            yield from _secret_refs(value, f"{prefix}{name}.")
+
+
+def _dig(data: dict, path: list[str]) -> dict:
+    for p in path:
+        data = data.setdefault(p, {})
+    return data
 
 
 class SqlTargetResource(dg.ConfigurableResource):
@@ -97,18 +92,26 @@ class SqlTargetResource(dg.ConfigurableResource):
 
 
 class PipelineStateResource(dg.ConfigurableResource):
-    """Where the engine keeps its state: the ledger file and the staging area."""
+    """Where the engine keeps its state: the ledger file and the staging area (a folder, or a
+    prefix of an S3 connection given as that connection's resource)."""
 
     ledger_path: str
     staging_path: str | None = None
-    staging_connection: str | None = None  # name of an S3 connection resource
+    staging_s3: S3ConnectionResource | None = None
     staging_prefix: str = "staging/"
 
     def ledger(self) -> Ledger:
         return Ledger(self.ledger_path)
 
-    def staging(self, resources) -> StagingStore:
-        if self.staging_connection:
-            client = getattr(resources, self.staging_connection).get_client()
-            return StagingStore(Path(self.ledger_path).parent / "staging-tmp", s3_client=client, prefix=self.staging_prefix)
+    def staging(self) -> StagingStore:
+        if self.staging_s3 is not None:
+            return StagingStore(Path(self.ledger_path).parent / "staging-tmp", s3_client=self.staging_s3.get_client(),
+                                prefix=self.staging_prefix)
         return StagingStore(self.staging_path)
+
+
+def writer_pool(name: str, conn) -> str | None:
+    """The Dagster pool of the assets writing a SQL connection: a target that takes one writing
+    process at a time (a DuckDB file) is a pool of its own, `<type>_<connection>`, and dagster.yaml
+    gives every pool one slot; a server needs none."""
+    return f"{conn.type}_{name}" if TARGETS[conn.type].single_writer else None

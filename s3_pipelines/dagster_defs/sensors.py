@@ -1,5 +1,9 @@
 """One sensor per stream: an incremental listing step per tick; new objects become run requests
-for the partitions they fall in. The cursor is the listing position, small and never a key set."""
+for the partitions they fall in. The cursor is the listing position, small and never a key set.
+
+Two run-status sensors follow the runs of the stream jobs: a run that succeeded closes its
+partition in the ledger; a run that failed gives its claimed objects back at once (Dagster's run
+retries, dagster.yaml, launch it again; the stream sensor asks again for objects left pending)."""
 
 
 import datetime as dt
@@ -10,7 +14,8 @@ import dagster as dg
 
 from .. import ingest
 from ..config.models import StreamConfig
-from .stream_assets import DISCOVERED_TAG, STATE, run_is_over
+from .resources import PipelineStateResource
+from .stream_assets import DISCOVERED_TAG, STATE
 
 
 RETRY_PENDING_AFTER = dt.timedelta(minutes=10)
@@ -44,13 +49,6 @@ def stream_sensor(name: str, stream: StreamConfig, job) -> dg.SensorDefinition:
         # once per retry window per partition
         window = int(time.time() // RETRY_PENDING_AFTER.total_seconds())
         retry = set(ledger.stale_pending_partitions(name, RETRY_PENDING_AFTER))
-        # partitions whose last run ended without succeeding (crashed, killed, failed downstream)
-        for partition, run_id in ledger.open_partition_runs(name).items():
-            run = context.instance.get_run_by_id(run_id)
-            if run is not None and run.status == dg.DagsterRunStatus.SUCCESS:
-                ledger.close_partition_run(name, partition, run_id)
-            elif run_is_over(context.instance, run_id):
-                retry.add(partition)
         for partition in sorted(retry):
             if partition not in by_partition:
                 runs.append(dg.RunRequest(partition_key=partition, run_key=f"{name}:{partition}:retry:{window}",
@@ -61,3 +59,40 @@ def stream_sensor(name: str, stream: StreamConfig, job) -> dg.SensorDefinition:
         return dg.SensorResult(run_requests=runs, cursor=cursor)
 
     return watch
+
+
+def partition_run_sensors(jobs: dict[str, str]) -> list[dg.SensorDefinition]:
+    """`jobs`: stream job name -> stream. Both sensors run by default: they only touch the ledger.
+    Their `s3_pipelines_state` parameter is the STATE resource, named as Dagster injects it."""
+
+    def stream_of(context: dg.RunStatusSensorContext) -> tuple[str, str] | None:
+        run = context.dagster_run
+        partition = run.tags.get("dagster/partition")
+        return (jobs[run.job_name], partition) if run.job_name in jobs and partition else None
+
+    @dg.run_status_sensor(
+        run_status=dg.DagsterRunStatus.SUCCESS, name="partition_run_succeeded",
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="A stream job's run succeeded: its partition is closed in the load ledger",
+    )
+    def succeeded(context: dg.RunStatusSensorContext, s3_pipelines_state: PipelineStateResource):
+        if found := stream_of(context):
+            ledger = s3_pipelines_state.ledger()
+            ledger.close_partition_run(*found, context.dagster_run.run_id)
+            ledger.end_lease(context.dagster_run.run_id)
+
+    @dg.run_failure_sensor(
+        name="partition_run_failed", default_status=dg.DefaultSensorStatus.RUNNING,
+        description="A stream job's run failed: the objects it claimed go back to pending at once",
+    )
+    def failed(context: dg.RunFailureSensorContext, s3_pipelines_state: PipelineStateResource):
+        if found := stream_of(context):
+            stream, partition = found
+            ledger = s3_pipelines_state.ledger()
+            run_id = context.dagster_run.run_id
+            held = [r.obj for r in ledger.rows(stream, partition, status="loading") if r.run_id == run_id]
+            ledger.release(stream, held, run_id)
+            ledger.end_lease(run_id)
+            context.log.info(f"{stream} [{partition}]: {len(held)} object(s) of failed run {run_id} back to pending")
+
+    return [succeeded, failed]

@@ -2,21 +2,20 @@
 parsed, typed records staged as Parquet), with an asset check on parse errors."""
 
 
-import json
-import os
-import socket
-
 import dagster as dg
 import pyarrow as pa
 
 from .. import ingest
 from ..config.models import StreamConfig
-from .metadata import ledger_table, preview_table
+from .metadata import column_schema, ledger_table, preview_table, problems_table
 from .partitions import partitions_def_for
+from .run_health import dagster_says_over
 
 DISCOVERED_TAG = "s3_pipelines/discovered"  # set by sensors and `s3-pipelines run`: the ledger already holds the objects
-PROCESS_TAG = "s3_pipelines/process"  # host:pid:start of the process running a run in-process (`s3-pipelines run`)
 STATE = "s3_pipelines_state"
+# S3 and database calls fail for passing reasons (throttling, a dropped connection, a lock): a
+# step tries three times; failures the data decides raise `Failure(allow_retries=False)`
+RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 
 
 def objects_key(name: str) -> dg.AssetKey:
@@ -25,89 +24,6 @@ def objects_key(name: str) -> dg.AssetKey:
 
 def records_key(name: str) -> dg.AssetKey:
     return dg.AssetKey([name, "records"])
-
-
-def _proc_stat(pid: int) -> list[str] | None:
-    """Fields of /proc/<pid>/stat from the state on (None when there is no such process or no /proc)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def process_identity() -> str:
-    stat = _proc_stat(os.getpid())
-    return f"{socket.gethostname()}:{os.getpid()}:{stat[19] if stat else ''}"
-
-
-def process_gone(identity: str) -> bool:
-    """True when the process named by `process_identity()` on this host has ended (killed, crashed);
-    False when it runs or when this host cannot tell (another host)."""
-    host, pid, start = identity.rsplit(":", 2)
-    if host != socket.gethostname():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        pass
-    stat = _proc_stat(int(pid))
-    if stat is None:
-        return False
-    return stat[0] == "Z" or bool(start and stat[19] != start)  # a zombie, or the pid was reused
-
-
-def run_is_over(instance, run_id: str | None) -> bool:
-    """The run ended: finished in Dagster, unknown, or its process is gone. A run whose process
-    was killed stays STARTED in Dagster forever; it is reported failed here, so the UI agrees."""
-    run = instance.get_run_by_id(run_id) if run_id else None
-    if run is None or run.is_finished:
-        return True
-    identity = run.tags.get(PROCESS_TAG)
-    if identity and process_gone(identity):
-        _fail_dead_run(instance, run, identity)
-        return True
-    return False
-
-
-def _fail_dead_run(instance, run, identity: str) -> None:
-    instance.report_run_failed(run, message=f"the process running it ({identity}) is gone: killed or crashed")
-    if instance.event_log_storage.supports_global_concurrency_limits:
-        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
-
-
-def release_dead_runs(instance) -> list[str]:
-    """Runs whose process is gone are reported failed, and the pool slots of runs that are over
-    are freed. Without the Dagster daemon nobody else does it, and a pool slot held by a killed
-    run blocks every later step of that pool for good. Returns the runs reported failed."""
-    failed = []
-    unfinished = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
-                  dg.DagsterRunStatus.CANCELING]
-    for run in instance.get_runs(filters=dg.RunsFilter(statuses=unfinished)):
-        identity = run.tags.get(PROCESS_TAG)
-        if identity and process_gone(identity):
-            _fail_dead_run(instance, run, identity)
-            failed.append(run.run_id)
-    storage = instance.event_log_storage
-    if storage.supports_global_concurrency_limits:
-        for run_id in storage.get_concurrency_run_ids():
-            run = instance.get_run_by_id(run_id)
-            if run is None or run.is_finished:
-                storage.free_concurrency_slots_for_run(run_id)
-    return failed
-
-
-def _is_stale(instance):
-    return lambda run_id: run_is_over(instance, run_id)
-
-
-def _tag_process(context) -> None:
-    """Name the process executing this run, however it was launched (CLI, UI, daemon), so that a
-    later run can tell it was killed."""
-    if PROCESS_TAG not in context.run.tags:
-        context.instance.add_run_tags(context.run.run_id, {PROCESS_TAG: process_identity()})
 
 
 def stream_assets(name: str, stream: StreamConfig) -> list[dg.AssetsDefinition]:
@@ -119,14 +35,13 @@ def stream_assets(name: str, stream: StreamConfig) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=objects_key(name), partitions_def=pdef, group_name=name, kinds={"s3"},
         description=f"{what}: the object versions that arrived in each window (from the load ledger).",
-        required_resource_keys={conn, STATE}, pool=f"s3_{conn}",
-        metadata={"connection": conn, "select": json.dumps(select), "format": stream.format},
+        required_resource_keys={conn, STATE}, retry_policy=RETRY,
+        metadata={"connection": conn, "select": dg.MetadataValue.json(select), "format": stream.format},
     )
     def objects(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         client = getattr(context.resources, conn).get_client()
         ledger = getattr(context.resources, STATE).ledger()
         partition = context.partition_key
-        _tag_process(context)
         if context.run.tags.get(DISCOVERED_TAG) != "1":
             # launched by hand: no sensor has listed for us, so list the selection for this window
             new = ingest.register_partition(client, name, stream, ledger, partition)
@@ -145,7 +60,7 @@ def stream_assets(name: str, stream: StreamConfig) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=records_key(name), deps=[objects_key(name)], partitions_def=pdef, group_name=name,
         kinds={"s3", "parquet"}, description=f"{what}: parsed, typed records with provenance, staged as Parquet.",
-        required_resource_keys={conn, STATE}, pool=f"s3_{conn}",
+        required_resource_keys={conn, STATE}, retry_policy=RETRY,
         check_specs=[dg.AssetCheckSpec("parse_errors", asset=records_key(name),
                                        description="No unreadable objects or records in the partition")],
         metadata={"format": stream.format, "compression": stream.compression, "on_error": stream.on_error},
@@ -153,19 +68,19 @@ def stream_assets(name: str, stream: StreamConfig) -> list[dg.AssetsDefinition]:
     def records(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         client = getattr(context.resources, conn).get_client()
         state = getattr(context.resources, STATE)
-        ledger, staging = state.ledger(), state.staging(context.resources)
-        partition = context.partition_key
-        _tag_process(context)
+        ledger, staging = state.ledger(), state.staging()
+        partition, run_id = context.partition_key, context.run.run_id
         # open until the whole run succeeded: a run that dies after this leaves its partition to redo
-        ledger.open_partition_run(name, partition, context.run.run_id)
-        report = ingest.load_partition(
-            client, name, stream, partition, staging, ledger, context.run.run_id,
-            retry_failed=context.run.tags.get(DISCOVERED_TAG) != "1",
-            is_stale=_is_stale(context.instance), log=context.log.info,
-        )
-        if report.fatal:
+        ledger.open_partition_run(name, partition, run_id)
+        with ledger.hold_lease(run_id):  # our claims stay ours while we work; a killed run's lapse
+            report = ingest.load_partition(
+                client, name, stream, partition, staging, ledger, run_id,
+                retry_failed=context.run.tags.get(DISCOVERED_TAG) != "1",
+                is_stale=dagster_says_over(context.instance), log=context.log.info,
+            )
+        if report.fatal:  # on_error: fail — the data decided, another attempt would decide the same
             raise dg.Failure(description=f"stream {name}, partition {partition}: {report.fatal}",
-                             metadata={"objects_loaded": report.count("loaded")})
+                             metadata={"objects_loaded": report.count("loaded")}, allow_retries=False)
         part_rows = ledger.rows(name, partition)
         loaded = [r for r in part_rows if r.status == "loaded"]
         failed = [r for r in part_rows if r.status == "failed"]
@@ -178,7 +93,9 @@ def stream_assets(name: str, stream: StreamConfig) -> list[dg.AssetsDefinition]:
             severity=dg.AssetCheckSeverity.ERROR if failed else dg.AssetCheckSeverity.WARN,
             metadata={
                 "failed_objects": len(failed), "skipped_objects": len(skipped), "bad_records": bad_rows,
-                "samples": dg.MetadataValue.md(_bad_md(samples, failed)),
+                "samples": problems_table(
+                    [{"object": s["key"], "line": s["line"], "reason": s["reason"]} for s in samples]
+                    + [{"object": r.obj.key, "line": None, "reason": r.error or "failed"} for r in failed]),
             },
         )
         preview = report.preview()
@@ -194,22 +111,10 @@ def stream_assets(name: str, stream: StreamConfig) -> list[dg.AssetsDefinition]:
                 "partition_objects_loaded": len(loaded),
                 "dagster/row_count": sum(r.rows or 0 for r in loaded),
                 "staging": dg.MetadataValue.path(staging.location(name, partition)),
-                **({"preview": preview_table(preview)} if isinstance(preview, pa.Table) else {}),
+                **({"preview": preview_table(preview), "dagster/column_schema": column_schema(preview.schema)}
+                   if isinstance(preview, pa.Table) else {}),
             },
             check_results=[check],
         )
 
     return [objects, records]
-
-
-def _bad_md(samples: list[dict], failed) -> str:
-    if not samples and not failed:
-        return "no parse errors"
-    lines = ["| object | line | reason |", "|---|---|---|"]
-    for s in samples:
-        lines.append(f"| {_md(s['key'])} | {s['line'] if s['line'] is not None else ''} | {_md(s['reason'])} |")
-    return "\n".join(lines)
-
-
-def _md(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")[:300]

@@ -9,8 +9,11 @@ from ..config.models import PipelinesConfig
 from ..config.tables import source_stream_name
 from ..tables import LoadReport, TooManyParseExceptions, load_partition, plan_for, resolve_target
 from ..tables.table_schema import TableSchemaError
+from ..targets import qident
+from .metadata import problems_table
 from .partitions import partitions_def_for
-from .stream_assets import STATE, records_key
+from .resources import writer_pool
+from .stream_assets import RETRY, STATE, records_key
 
 
 def table_key(name: str) -> dg.AssetKey:
@@ -27,30 +30,39 @@ def _table_asset(cfg: PipelinesConfig, name: str) -> dg.AssetsDefinition:
     stream = source_stream_name(name, table)
     target = resolve_target(name, table, cfg.connections)
     plan = plan_for(cfg, name)
-    columns = ", ".join(f"{c.name} {c.kind}" + (f" ({c.func})" if c.func else "") for c in plan.columns)
+    columns = dg.TableSchema(columns=[
+        dg.TableColumn(c.name, c.kind, description=f"{c.func} (rollup)" if c.func else None) for c in plan.columns])
+    table_name = f"{target}.{plan.table}"
 
     @dg.asset(
         key=table_key(name), deps=[records_key(stream)], partitions_def=partitions_def_for(cfg.streams[stream]),
         group_name=stream, kinds={cfg.connections[target].type},
         description=table.description or f"Table {plan.table} in {target}, loaded from stream {stream} "
                                          f"({table.ingestion_mode}{', rollup' if plan.rollup else ''}).",
-        required_resource_keys={target, STATE},
-        metadata={"table": plan.table, "target": target, "ingestion_mode": table.ingestion_mode,
-                  "rollup": plan.rollup, "columns": columns, "max_parse_exceptions": table.max_parse_exceptions},
+        required_resource_keys={target, STATE}, pool=writer_pool(target, cfg.connections[target]),
+        retry_policy=RETRY,
+        metadata={"dagster/table_name": table_name, "dagster/column_schema": columns, "target": target,
+                  "ingestion_mode": table.ingestion_mode, "rollup": plan.rollup,
+                  "max_parse_exceptions": table.max_parse_exceptions},
     )
     def _table(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         state = getattr(context.resources, STATE)
         sql = getattr(context.resources, target).get_target()
+        ledger = state.ledger()
         try:
-            report = load_partition(name, table, plan, sql, state.ledger(), state.staging(context.resources),
-                                    stream, context.partition_key, context.run.run_id, log=context.log.info)
+            with ledger.hold_lease(context.run.run_id):  # the run is alive while it works
+                report = load_partition(name, table, plan, sql, ledger, state.staging(),
+                                        stream, context.partition_key, context.run.run_id, log=context.log.info)
         except TooManyParseExceptions as e:
-            raise dg.Failure(description=str(e), metadata=report_metadata(e.report)) from None
+            raise dg.Failure(description=str(e), metadata=report_metadata(e.report), allow_retries=False) from None
         except TableSchemaError as e:
-            raise dg.Failure(description=str(e), metadata={"status": "failed"}) from None
+            raise dg.Failure(description=str(e), metadata={"status": "failed"}, allow_retries=False) from None
         context.log.info(f"{plan.table}: {report.objects_applied} object(s), {report.rows_persisted} row(s) persisted, "
                          f"{report.rows_skipped_by_error} skipped by error")
-        return dg.MaterializeResult(metadata=report_metadata(report))
+        with sql.transaction() as tx:
+            row_count = tx.execute(f"SELECT count(*) FROM {qident(plan.table)}")[0][0]
+        return dg.MaterializeResult(metadata={**report_metadata(report), "dagster/table_name": table_name,
+                                              "dagster/row_count": row_count})
 
     return _table
 
@@ -64,23 +76,9 @@ def report_metadata(r: LoadReport) -> dict:
         "objects_applied": r.objects_applied,
         "objects_already_loaded": r.objects_already_loaded,
         "rebuilt": r.rebuilt,
-        "parse_exceptions": dg.MetadataValue.md(_exceptions_md(r)),
+        "parse_exceptions": problems_table([{"object": e.key or "", "line": e.line, "reason": e.reason}
+                                            for e in r.exceptions]),
     }
     if r.intervals is not None:
-        md["replaced_intervals"] = ", ".join(r.intervals) or "none"
+        md["replaced_intervals"] = dg.MetadataValue.json(list(r.intervals))
     return md
-
-
-def _exceptions_md(r: LoadReport) -> str:
-    if not r.exceptions:
-        return "no parse exceptions"
-    lines = ["| object | line | reason |", "|---|---|---|"]
-    for e in r.exceptions[:20]:
-        lines.append(f"| {_md(e.key or '')} | {'' if e.line is None else e.line} | {_md(e.reason)} |")
-    if r.rows_skipped_by_error > len(r.exceptions[:20]):
-        lines.append(f"\n{r.rows_skipped_by_error} in all; the first {len(r.exceptions[:20])} are shown.")
-    return "\n".join(lines)
-
-
-def _md(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")[:300]

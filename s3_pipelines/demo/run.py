@@ -14,7 +14,7 @@ import boto3
 from ..config import load_config
 from ..local_s3 import MotoServer
 from ..catalog.summary import print_entity_summary
-from ..runner import print_summary, run_pending
+from ..dagster_defs.runner import print_summary, run_pending
 from ..tables.summary import print_table_summary
 from .sample_data import demo_objects
 

@@ -3,7 +3,7 @@
 import boto3
 
 from s3_pipelines.ledger import Ledger
-from s3_pipelines.runner import run_pending
+from s3_pipelines.dagster_defs.runner import run_pending
 from s3_pipelines.staging import StagingStore
 
 

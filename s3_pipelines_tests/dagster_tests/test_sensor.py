@@ -11,9 +11,10 @@ from .conftest import jsonl_gz, user_key, users
 
 def tick(defs, instance, name, cursor):
     sensor = defs.resolve_sensor_def(f"{name}_sensor")
-    ctx = dg.build_sensor_context(instance=instance, cursor=cursor, resources=defs.resources,
-                                  definitions=defs)
-    result = sensor.evaluate_tick(ctx)  # the daemon's path
+    # a context manager: the state resource holds its staging connection as a nested resource
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources=defs.resources,
+                                 definitions=defs) as ctx:
+        result = sensor.evaluate_tick(ctx)  # the daemon's path
     return result, result.cursor
 
 
@@ -75,3 +76,43 @@ def test_pending_objects_whose_run_never_claimed_them_are_requested_again(pipeli
         retry, _ = tick(defs, instance, "users", cursor)
         assert [r.partition_key for r in retry.run_requests] == [r.partition_key for r in first.run_requests]
         assert all(":retry:" in r.run_key for r in retry.run_requests)
+
+
+def _status_tick(defs, instance, sensor_name, run, event_type):
+    """A run-status sensor evaluated as the daemon does when `run` reaches `event_type`."""
+    event = dg.DagsterEvent(event_type_value=event_type, job_name=run.job_name)
+    sensor = defs.resolve_sensor_def(sensor_name)
+    with dg.build_run_status_sensor_context(sensor_name=sensor_name, dagster_event=event, dagster_instance=instance,
+                                            dagster_run=run, resources=defs.resources) as ctx:
+        return sensor(ctx.for_run_failure() if event_type == "PIPELINE_FAILURE" else ctx)
+
+
+def test_run_status_sensors_close_partitions_and_give_back_claims_of_failed_runs(pipeline):
+    from s3_pipelines.ledger import Ledger
+
+    cfg = pipeline.load()
+    defs = build_definitions(cfg)
+    ledger = Ledger(cfg.ledger_path())
+    with dg.DagsterInstance.ephemeral() as instance:
+        first, _ = tick(defs, instance, "users", None)
+        request = first.run_requests[0]
+        part, job = request.partition_key, defs.resolve_job_def("users_job")
+        tags = {"dagster/partition": part}
+        failed = instance.create_run_for_job(job, tags=tags, status=dg.DagsterRunStatus.FAILURE)
+        ledger.open_partition_run("users", part, failed.run_id)
+        held = ledger.claim("users", part, failed.run_id)
+        assert held and {r.status for r in ledger.rows("users", part)} == {"loading"}
+
+        _status_tick(defs, instance, "partition_run_failed", failed, "PIPELINE_FAILURE")
+        assert {r.status for r in ledger.rows("users", part)} == {"pending"}  # back at once, no lease to wait for
+        assert ledger.lease_expired(failed.run_id)
+        assert ledger.open_partition_runs("users") == {part: failed.run_id}  # still to be finished by a run
+
+        done = instance.create_run_for_job(job, tags=tags, status=dg.DagsterRunStatus.SUCCESS)
+        ledger.open_partition_run("users", part, done.run_id)
+        _status_tick(defs, instance, "partition_run_succeeded", done, "PIPELINE_SUCCESS")
+        assert ledger.open_partition_runs("users") == {}
+
+        # runs of other jobs, or without a partition, are none of their business
+        other = instance.create_run_for_job(job, status=dg.DagsterRunStatus.FAILURE)
+        _status_tick(defs, instance, "partition_run_failed", other, "PIPELINE_FAILURE")

@@ -41,8 +41,8 @@ SENSOR = WAIT_THEN.format(  # a sensor tick (the daemon's path), then the run it
     prepare="import dagster as dg\ndefs = build_definitions(load_config(os.environ['S3_PIPELINES_CONFIG']))\n"
             "sensor, job = defs.resolve_sensor_def('events_sensor'), defs.resolve_job_def('events_job')\n"
             "instance = dg.DagsterInstance.get()",
-    run="ctx = dg.build_sensor_context(instance=instance, resources=defs.resources, definitions=defs)\n"
-        "(req,) = sensor.evaluate_tick(ctx).run_requests\n"
+    run="with dg.build_sensor_context(instance=instance, resources=defs.resources, definitions=defs) as ctx:\n"
+        "    (req,) = sensor.evaluate_tick(ctx).run_requests\n"
         "r = job.execute_in_process(partition_key=req.partition_key, tags=req.tags, instance=instance,"
         " raise_on_error=False)\nprint('RUN', r.run_id, r.success)\nsys.exit(0 if r.success else 1)",
 )

@@ -1,32 +1,27 @@
 """`s3-pipelines run`: discover new objects now, then materialize every pending partition through
 Dagster — the same jobs, assets and ledger claims as sensor-triggered runs, executed in this
-process against the Dagster instance in $DAGSTER_HOME (so runs show in the UI)."""
+process against the Dagster instance in $DAGSTER_HOME (so runs show in the UI). The summary is
+read from the ledger (what each run loaded), not from the runs' event metadata."""
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
-from . import ingest
-from .config.models import PipelinesConfig
-from .connections.s3 import S3AccessError, S3Client
-from .dagster_defs import build_definitions
-from .dagster_defs.factory import stream_job_name
-from .dagster_defs.stream_assets import (
-    DISCOVERED_TAG,
-    PROCESS_TAG,
-    process_identity,
-    records_key,
-    release_dead_runs,
-    run_is_over,
-)
-from .ledger import Ledger
+from .. import ingest
+from ..config.models import PipelinesConfig
+from ..connections.s3 import S3AccessError, S3Client
+from ..ledger import Ledger
+from .factory import build_definitions, stream_job_name
+from .run_health import run_is_over, settle
+from .stream_assets import DISCOVERED_TAG
 
-DAGSTER_YAML = Path(__file__).with_name("dagster.yaml")
+DAGSTER_YAML = Path(__file__).parents[1] / "dagster.yaml"
 
 
 @dataclass
@@ -63,13 +58,12 @@ def run_pending(cfg: PipelinesConfig, select: list[str] | None = None,
     ensure_dagster_home(cfg)
     defs = build_definitions(cfg)
     ledger = Ledger(cfg.ledger_path())
-    outcomes = []
+    names = select or list(cfg.streams)
     with dg.DagsterInstance.get() as instance:
-        for run_id in release_dead_runs(instance):  # killed earlier: their claims and pool slots come back
+        holders = {r for n in names for r in ledger.loading_runs(n) | set(ledger.open_partition_runs(n).values())}
+        for run_id in settle(instance, ledger, holders, log):  # killed earlier: their objects come back
             log(f"run {run_id} was killed or crashed: marked failed, its objects are taken over")
-        for name in select or list(cfg.streams):
-            outcomes.append(_run_stream(cfg, defs, instance, ledger, name, log))
-    return outcomes
+        return [_run_stream(cfg, defs, instance, ledger, name, log) for name in names]
 
 
 def _run_stream(cfg, defs, instance, ledger: Ledger, name: str, log) -> StreamOutcome:
@@ -87,41 +81,40 @@ def _run_stream(cfg, defs, instance, ledger: Ledger, name: str, log) -> StreamOu
     out.discovered = len(new)
     out.errors += [f"selected object {uri} does not exist" for uri in found.missing]
     # pending objects, and partitions whose last run died or failed before finishing everything
-    unfinished = [p for p, run_id in ledger.open_partition_runs(name).items() if run_is_over(instance, run_id)]
+    unfinished = [p for p, run_id in ledger.open_partition_runs(name).items() if run_is_over(instance, ledger, run_id)]
     out.partitions = sorted(set(ledger.pending_partitions(name)) | set(unfinished))
     log(f"{name}: {len(new)} new object version(s), {requests} list request(s); "
         f"partitions to load: {', '.join(out.partitions) or 'none'}")
     job = defs.resolve_job_def(stream_job_name(name))
+    runs = set()
     for partition in out.partitions:
         result = job.execute_in_process(
             partition_key=partition, instance=instance, raise_on_error=False,
             # the per-object INFO lines, not Dagster's DEBUG event stream (all of it is in the run's logs)
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-            tags={DISCOVERED_TAG: "1", "s3_pipelines/trigger": "cli", PROCESS_TAG: process_identity()},
+            tags={DISCOVERED_TAG: "1", "s3_pipelines/trigger": "cli"},
         )
+        runs.add(result.run_id)
+        ledger.end_lease(result.run_id)  # the run is over, whatever its outcome
         if result.success:
             ledger.close_partition_run(name, partition, result.run_id)
-        for event in result.get_asset_materialization_events():
-            mat = event.event_specific_data.materialization
-            if mat.asset_key != records_key(name):
-                continue
-            md = {k: v.value for k, v in mat.metadata.items()}
-            out.objects += int(md.get("objects", 0))
-            out.rows += int(md.get("rows", 0))
-            out.bad_rows += int(md.get("bad_rows", 0))
-            out.failed_objects += int(md.get("objects_failed", 0))
-        if not result.success:
+        else:
             out.errors.append(f"partition {partition}: run {result.run_id} failed: {_failure(result)}")
-    for r in ledger.rows(name, status="failed"):
-        if r.partition_key in out.partitions:
+    for r in ledger.rows(name):
+        if r.run_id in runs and r.status == "loaded":
+            out.objects += 1
+            out.rows += r.rows or 0
+        if r.run_id in runs and r.status in ("loaded", "failed", "skipped"):
+            out.bad_rows += r.bad_rows or 0
+        if r.run_id in runs and r.status == "failed":
+            out.failed_objects += 1
+        if r.status == "failed" and r.partition_key in out.partitions:
             out.errors.append(f"{r.obj.key}: {r.error}")
     return out
 
 
 def print_summary(outcomes: list[StreamOutcome], width: int = 24) -> bool:
     """The per-stream table of `run` and `demo`; errors to stderr. True when everything loaded."""
-    import sys
-
     print(f"\n{'stream':<{width}} {'objects':>8} {'rows':>10} {'bad rows':>9}  status")
     for o in outcomes:
         print(f"{o.stream:<{width}} {o.objects:>8} {o.rows:>10} {o.bad_rows:>9}  {'ok' if o.ok else 'FAILED'}")
@@ -131,7 +124,7 @@ def print_summary(outcomes: list[StreamOutcome], width: int = 24) -> bool:
     return all(o.ok for o in outcomes)
 
 
-def _failure(result) -> str:
+def _failure(result: dg.ExecuteInProcessResult) -> str:
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             err = event.step_failure_data.error
