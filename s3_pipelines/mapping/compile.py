@@ -20,16 +20,13 @@ from typing import Any
 from .evaluate import JqBatchEvaluator, RecordFailure, dumps
 from .port_jq import compile_jq
 from .program import ERROR_KEY, build_program, uses_input
-from .records import batch_records
+from .records import batch_lines, dict_inputs, jq_inputs, text_inputs
 from .results import EntityResult, Leaf, MapOutput, fill, make_template
 from .spec import MappingSpec
 from .vector.plan import VectorPlan
 
 _Leaf = Leaf  # the name catalog/bulk.py imports from here
 
-_HEAD = b'{"body":'
-_TAIL = b',"headers":{},"queryParams":{}}'
-SOURCE_KEY = "_PORT_SOURCE_OBJECT_KEY"
 
 
 @dataclass(frozen=True)
@@ -103,8 +100,7 @@ class CompiledMapping:
         catalog's bulk path) instead of `out.results`; `out.all_results()` gives results either way."""
         engine = engine or os.environ.get("S3P_MAPPING_ENGINE", "auto")
         if engine == "jq" or self.spec.items is not None or self.evaluator_uses_input:
-            records, lines = batch_records(batch)
-            return self.map_records(records, object_key, lines)
+            return self._map_inputs(jq_inputs(batch, object_key), batch_lines(batch))
         if not hasattr(batch, "to_batches"):
             pass
         elif batch.num_rows:
@@ -120,10 +116,13 @@ class CompiledMapping:
     def map_records(self, records: list[dict], object_key: str, lines: list[int | None] | None = None) -> MapOutput:
         """Entity results of one object's records, in record order. `records` are the records as
         read (they get `_PORT_SOURCE_OBJECT_KEY`); `lines` their source lines."""
-        inputs = []
-        for rec in records:
-            rec[SOURCE_KEY] = object_key
-            inputs.append(_HEAD + dumps(rec) + _TAIL)
+        return self._map_inputs(dict_inputs(records, object_key), lines)
+
+    def map_texts(self, texts: list[str], object_key: str, lines: list[int | None] | None = None) -> MapOutput:
+        """Entity results of records given as their JSON texts (exactly what jq sees on the raw lines)."""
+        return self._map_inputs(text_inputs(texts, object_key), lines)
+
+    def _map_inputs(self, inputs: list[bytes], lines: list[int | None] | None) -> MapOutput:
         outputs = self.evaluator.run(inputs)
         out = MapOutput()
         for i, value in enumerate(outputs):

@@ -58,18 +58,23 @@ def jq_inputs(batch: pa.RecordBatch | pa.Table, object_key: str) -> list[bytes]:
     "queryParams": {}} — built from the record's own text where there is one (no round trip
     through Python values, so number literals reach jq as written)."""
     texts = record_texts(batch)
-    if texts is None:
-        records, _ = batch_records(batch)
-        out = []
-        for rec in records:
-            rec[SOURCE_KEY] = object_key
-            out.append(_HEAD + dumps(rec) + _TAIL)
-        return out
+    return dict_inputs(batch_records(batch)[0], object_key) if texts is None else text_inputs(texts, object_key)
+
+
+def dict_inputs(records: list[dict], object_key: str) -> list[bytes]:
+    out = []
+    for rec in records:
+        rec[SOURCE_KEY] = object_key
+        out.append(_HEAD + dumps(rec) + _TAIL)
+    return out
+
+
+def text_inputs(texts: list[str], object_key: str) -> list[bytes]:
     member = b'"' + SOURCE_KEY.encode() + b'":' + orjson.dumps(object_key) + b"}"
-    return [_HEAD + with_member(t.encode(), member) + _TAIL for t in texts]
+    return [_HEAD + _with_member(t.encode(), member) + _TAIL for t in texts]
 
 
-def with_member(text: bytes, member: bytes) -> bytes:
+def _with_member(text: bytes, member: bytes) -> bytes:
     """`text` (one JSON object) with `member` (`"k":v}`) added last: jq's `. + {k: v}` on the text."""
     inner = text.rstrip()[:-1].rstrip()
     return inner + (member if inner.endswith(b"{") else b"," + member)

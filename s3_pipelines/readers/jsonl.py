@@ -114,6 +114,9 @@ class ArrowJson:
             self.order.setdefault(name, len(self.order))
         if self.hints is not None:  # explicit fields come first: restore the source order
             table = table.select(sorted(table.column_names, key=self.order.__getitem__))
+        # pyarrow 26 loses list elements before the first non-null one (`[null, 1]` gives one
+        # value for two offsets): such a table is invalid, and the caller takes the slow path
+        table.validate(full=True)
         return table
 
 

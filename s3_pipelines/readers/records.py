@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 
 @dataclass
@@ -101,17 +102,17 @@ def table_from_records(records: list[dict]) -> tuple[pa.Table, frozenset[str]]:
     return pa.Table.from_arrays(arrays, names=list(names)), frozenset(json_cols)
 
 
-def _has_empty_struct(t: pa.DataType) -> bool:
+def _needs_fix(t: pa.DataType) -> bool:
     if pa.types.is_struct(t):
-        return t.num_fields == 0 or any(_has_empty_struct(f.type) for f in t)
+        return t.num_fields == 0 or any(_needs_fix(f.type) for f in t)
     if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return _has_empty_struct(t.value_type)
+        return pa.types.is_null(t.value_type) or _needs_fix(t.value_type)
     return False
 
 
 def _storable_array(arr: pa.Array, name: str) -> tuple[pa.Array, pa.Field]:
     t = arr.type
-    if not _has_empty_struct(t):
+    if not _needs_fix(t):
         return arr, pa.field(name, t)
     if pa.types.is_struct(t) and t.num_fields == 0:  # only ever {} or null: its JSON text
         text = pa.array(["{}" if v else None for v in arr.is_valid().to_pylist()], pa.string())
@@ -121,19 +122,29 @@ def _storable_array(arr: pa.Array, name: str) -> tuple[pa.Array, pa.Field]:
         children = [_storable_array(arr.field(i), t.field(i).name) for i in range(t.num_fields)]
         out = pa.StructArray.from_arrays([c for c, _ in children], fields=[f for _, f in children], mask=mask)
         return out, pa.field(name, out.type)
-    values, vfield = _storable_array(arr.values, t.value_field.name)
+    if pa.types.is_null(t.value_type):
+        # pyarrow's JSON reader can give `[null, null]` fewer null values than its offsets span
+        offsets = arr.offsets
+        start = offsets[0].as_py() if len(offsets) else 0
+        end = offsets[-1].as_py() if len(offsets) else 0
+        values, vfield = pa.nulls(end - start), t.value_field
+        offsets = pc.subtract(offsets, start) if start else offsets
+    else:
+        values, vfield = _storable_array(arr.values, t.value_field.name)
+        offsets = arr.offsets
     cls = pa.LargeListArray if pa.types.is_large_list(t) else pa.ListArray
-    out = cls.from_arrays(arr.offsets, values, type=(pa.large_list if cls is pa.LargeListArray else pa.list_)(vfield),
+    out = cls.from_arrays(offsets, values, type=(pa.large_list if cls is pa.LargeListArray else pa.list_)(vfield),
                           mask=mask)
     return out, pa.field(name, out.type)
 
 
 def storable(col: pa.Array | pa.ChunkedArray, name: str) -> tuple[pa.Array | pa.ChunkedArray, pa.Field | None]:
     """A typed column Parquet can hold: an empty object infers as `struct<>`, which Parquet cannot
-    store, so such values (at any depth) become their JSON text "{}" in a field marked as JSON text.
+    store, so such values (at any depth) become their JSON text "{}" in a field marked as JSON text;
+    lists of nulls are rebuilt whole (pyarrow's JSON reader may give them too few values).
     Returns (column, new field) — the field is None when nothing changed. The record itself is
     unaffected: its exact text is in RECORD_COLUMN."""
-    if not _has_empty_struct(col.type):
+    if not _needs_fix(col.type):
         return col, None
     if isinstance(col, pa.ChunkedArray):
         parts = [_storable_array(c, name) for c in col.chunks]

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from .columns import Col, NeedJq, add_error, any_value_row, constant, n_rows, non_null, truthy
 from .compare import compare
-from .convert import float_strings, tonumber_strings
+from .convert import tonumber_strings
 from .parse import Unsupported
 from .regex import to_re2
 
@@ -37,10 +37,9 @@ def _tostring(c, args):
         arr = pc.if_else(c.arr, pa.scalar("true"), pa.scalar("false"))
         return Col("string", pc.if_else(pc.is_valid(c.arr), arr, pa.scalar("null")), c.err, c.emp)
     if c.kind == "number":
-        if pa.types.is_integer(c.arr.type):
-            arr = pc.cast(c.arr, pa.string())
-        else:
-            arr = float_strings(c.arr)
+        if not pa.types.is_integer(c.arr.type):  # 1.50 and 1e3 stay "1.50" and "1E+3" in jq 1.8
+            raise Unsupported("tostring of numbers with a fraction or exponent (jq keeps their literal text)")
+        arr = pc.cast(c.arr, pa.string())
         return Col("string", pc.fill_null(arr, "null"), c.err, c.emp)
     raise Unsupported(f"tostring of {c.kind}s (jq's own JSON formatting)")
 

@@ -30,6 +30,10 @@ class Col:
     arr: pa.Array | None
     err: pa.Array | None = None  # string: the error message of a row, null when none
     emp: pa.Array | None = None  # bool: true where the expression has no output
+    # an object (or array of objects) read from the record's columns: the typed columns are the
+    # union of the records' keys, so such a value may show keys its record does not have (as
+    # null) — it may only be indexed further, never used whole (see `exact_shape`)
+    union: bool = False
 
 
 class BodyRef(Col):
@@ -94,10 +98,28 @@ def check_nested(f: pa.Field) -> None:
         raise Unsupported(f"field {f.name} of type {t}")
 
 
+def has_struct(t: pa.DataType) -> bool:
+    if pa.types.is_struct(t):
+        return True
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return has_struct(t.value_type)
+    return False
+
+
+def exact_shape(col: Col) -> Col:
+    """`col` when its values are exactly what jq sees in each record; Unsupported (the expression
+    goes to jq over the record's own text) for an object taken whole from the record columns:
+    `keys`, `has`, `length`, `==`, `tostring` or the value itself would see other records' keys."""
+    if col.union:
+        raise Unsupported("an object of the record used whole (its own keys, not the columns' union, need jq)")
+    return col
+
+
 def check_output(col: Col) -> None:
     """A column that can be an expression's output (what to_python and object construction take)."""
     if col.kind == "root":
         raise Unsupported("the whole input (`.`) as a value")
+    exact_shape(col)
     if col.kind in ("object", "array"):
         check_nested(pa.field("value", col.arr.type))
 

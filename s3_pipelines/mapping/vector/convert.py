@@ -28,27 +28,6 @@ def _jq_each(program: str, texts: list[str]) -> list:
     return [json.loads(line) for line in out.split("\n")] if texts else []
 
 
-def float_strings(arr: pa.Array) -> pa.Array:
-    """jq 1.8's tostring of numbers read from JSON: the literal's text (as orjson wrote it), in
-    decNumber's canonical form; texts without an exponent come out unchanged."""
-    vals = arr.to_pylist()
-    out = []
-    odd: dict[int, str] = {}
-    for i, v in enumerate(vals):
-        if v is None:
-            out.append(None)
-            continue
-        t = orjson.dumps(v).decode()
-        if "e" in t or "E" in t:
-            odd[i] = t
-        out.append(t)
-    if odd:
-        idx = list(odd)
-        for i, s in zip(idx, _jq_each("tostring", [odd[i] for i in idx])):
-            out[i] = s
-    return pa.array(out, pa.string())
-
-
 def tonumber_strings(c: Col) -> Col:
     """tonumber of strings through jq itself, once per distinct string."""
     enc = pc.dictionary_encode(c.arr)

@@ -23,7 +23,8 @@ import pyarrow.compute as pc
 
 from .builtins import BUILTINS
 from .columns import (BodyRef, Col, NeedJq, add_error, any_value_row, check_nested, check_output, constant,
-                      json_name, n_rows, non_null, normalize, then_state, truthy, value_rows)
+                      exact_shape, has_struct, json_name, n_rows, non_null, normalize, then_state, truthy,
+                      value_rows)
 from .compare import compare
 from .parse import Unsupported
 
@@ -53,7 +54,13 @@ class Evaluator:
         return col
 
     def run(self, node) -> Col:
-        return self.ev(node, Col("root", None))
+        out = self.ev(node, Col("root", None))
+        return exact_shape(self._body_struct() if isinstance(out, BodyRef) else out)
+
+    @staticmethod
+    def _read(kind: str, arr: pa.Array, err=None, emp=None) -> Col:
+        """A value read from the record's columns (see Col.union)."""
+        return Col(kind, arr, err, emp, union=has_struct(arr.type))
 
     # body fields straight from the batch; the whole body only when asked for
     def _body_field(self, name: str) -> Col:
@@ -64,7 +71,7 @@ class Evaluator:
         if idx < 0:
             return Col("null", pa.nulls(self.n))
         kind, arr = normalize(self._column(idx), schema.field(idx))
-        return Col(kind, arr)
+        return self._read(kind, arr)
 
     def _body_struct(self) -> Col:
         if self._body is None:
@@ -79,7 +86,7 @@ class Evaluator:
                 arrays.append(self._column(i))
             names.append("_PORT_SOURCE_OBJECT_KEY")
             arrays.append(pa.repeat(pa.scalar(self.key, pa.string()), self.n))
-            self._body = Col("object", pa.StructArray.from_arrays(arrays, names=names))
+            self._body = Col("object", pa.StructArray.from_arrays(arrays, names=names), union=True)
         return self._body
 
     def ev(self, node, ctx: Col) -> Col:
@@ -115,7 +122,7 @@ class Evaluator:
                 return Col("null", pa.nulls(n), base.err, base.emp)
             child = pc.struct_field(base.arr, [idx])
             kind, child = normalize(child, t.field(idx))
-            return Col(kind, child, base.err, base.emp)
+            return self._read(kind, child, base.err, base.emp)
         # jq: indexing a string/number/boolean/array by name is an error (null stays null)
         shown = json_name(name)
         if len(shown) > 20:  # jq truncates long names in the message
@@ -149,7 +156,7 @@ class Evaluator:
         else:
             child = pc.if_else(pa.array(valid), flat_values.take(pa.array(take)), pa.scalar(None, flat_values.type))
         kind, child = normalize(child, arr.type.value_field)
-        return Col(kind, child, base.err, base.emp)
+        return self._read(kind, child, base.err, base.emp)
 
     # --- literals and construction ---------------------------------------------------------------------
 
@@ -178,10 +185,10 @@ class Evaluator:
     def value(self, node, ctx) -> Col:
         v = self.ev(node, ctx)
         if isinstance(v, BodyRef):
-            return self._body_struct()
+            return exact_shape(self._body_struct())
         if v.kind == "root":
             raise Unsupported("the whole input (`.`) as a value")
-        return v
+        return exact_shape(v)
 
     def _pipe(self, node, ctx):
         a = self.ev(node[1], ctx)
@@ -189,7 +196,7 @@ class Evaluator:
         if isinstance(b, BodyRef) or b.kind == "root":
             return b
         err, emp = then_state(a, b) if not (isinstance(a, BodyRef) or a.kind == "root") else (b.err, b.emp)
-        return Col(b.kind, b.arr, err, emp)
+        return Col(b.kind, b.arr, err, emp, union=b.union)
 
     def _alt(self, node, ctx):
         a = self.value(node[1], ctx)

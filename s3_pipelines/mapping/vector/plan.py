@@ -18,15 +18,13 @@ import pyarrow.compute as pc
 from ..evaluate import JqBatchEvaluator, RecordFailure, dumps
 from ..port_jq import port_to_jq
 from ..program import ERROR_KEY, build_program
-from ..records import PROVENANCE, batch_records
+from ..records import PROVENANCE, jq_inputs
 from .builder import make_entity_builder
 from .columns import NeedJq, value_rows
 from .convert import to_python
 from .evaluate import Evaluator
 from .parse import Unsupported, parse
 
-_HEAD = b'{"body":'
-_TAIL = b',"headers":{},"queryParams":{}}'
 
 
 @dataclass
@@ -137,12 +135,7 @@ class VectorPlan:
         return ev
 
     def _run_jq(self, batch: pa.RecordBatch, object_key: str, slot_ids: tuple, with_filter: bool) -> list:
-        records, _ = batch_records(batch)
-        inputs = []
-        for rec in records:
-            rec["_PORT_SOURCE_OBJECT_KEY"] = object_key
-            inputs.append(_HEAD + dumps(rec) + _TAIL)
-        return self._jq(slot_ids, with_filter).run(inputs)
+        return self._jq(slot_ids, with_filter).run(jq_inputs(batch, object_key))
 
     def map_batch(self, batch: pa.RecordBatch, object_key: str, out, columnar: bool = False) -> None:
         m = self.m
