@@ -12,7 +12,8 @@ nested objects follow their sub-schemas, untyped values get arbitrary JSON, stri
 numbers come as ints and floats, and objects sometimes carry keys the schema does not name (with
 dots, spaces, unicode, differing only in case). It tracks which (field, variant) pairs it has made
 and steers towards the missing ones, so a few dozen records cover a schema (`uncovered()`).
-Deterministic by seed.
+Untyped values keep one shape per field (as an API's do, so that a columnar reader sees one type
+and only which keys are present varies) unless `mixed` is set. Deterministic by seed.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 DATA_DIR = Path(__file__).resolve().parent / "airbyte_data"
-CONNECTORS = {"slack": "source-slack", "okta": "source-okta", "hibob": "source-hibob"}
 
 # --- schemas -----------------------------------------------------------------------------------
 

@@ -100,7 +100,8 @@ def _audit_identifier(v):
 
 
 def expected_catalog(corpus: dict[str, list[tuple[str, list[dict]]]]):
-    """(blueprint -> entities sorted by identifier, audit rows as `_audit_key` tuples)."""
+    """(blueprint -> entities sorted by identifier, audit rows as (object key, line, blueprint,
+    identifier, action, status, message) tuples: what the catalog must hold after the corpus)."""
     blueprints = _blueprints()
     state: dict[tuple[str, str], dict] = {}
     audit = []
