@@ -14,4 +14,5 @@ def test_examples_validate_and_build_definitions(path):
     cfg = load_config(path)
     assert cfg.streams
     defs = build_definitions(cfg)
-    assert len(defs.sensors) == len(cfg.streams)
+    # one listing sensor per stream (plus the run-status sensors that close partitions)
+    assert sorted(s.name for s in defs.sensors if s.name.endswith("_sensor")) == sorted(f"{n}_sensor" for n in cfg.streams)
