@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 
 from .catalog.entities import resolve_entities
+from .check_sinks import sink_problems
 from .config.connections import S3ConnectionConfig
 from .config.loader import ConfigError, locate, parse, read_file
 from .config.models import PipelinesConfig
@@ -54,7 +55,7 @@ def check_config(cfg: PipelinesConfig) -> None:
 
 def check(data: dict, cfg: PipelinesConfig | None) -> list[str]:
     """Problems of the file's `data`; those that need the models too when it parsed (`cfg`)."""
-    problems = reference_problems(data)
+    problems = reference_problems(data) + sink_problems(data)
     if cfg is not None:
         problems += resolve_entities(cfg, cfg.base_dir())[1]
         problems += plan_problems(cfg)

@@ -23,6 +23,7 @@ from .connections import (
     S3ConnectionConfig,
 )
 from .port import BlueprintConfig, MappingConfig
+from .sinks import DestinationConfig, SyncConfig
 from .tables import TableConfig, implicit_stream_data, source_stream_name
 
 __all__ = ["CONNECTION_TYPES", "ColumnSpec", "ConnectionConfig", "CsvOptions", "DuckDBConnectionConfig", "Listing",
@@ -156,6 +157,8 @@ class PipelinesConfig(Model):
         default_factory=list, description="Port blueprint JSON files (a list of blueprints), used unchanged")
     mappings: list[MappingConfig] = Field(default_factory=list)
     tables: dict[str, TableConfig] = Field(default_factory=dict)
+    destinations: dict[str, DestinationConfig] = Field(default_factory=dict)
+    syncs: dict[str, SyncConfig] = Field(default_factory=dict)
     state: StateConfig = Field(default_factory=StateConfig)
 
     source_path: Path | None = Field(None, exclude=True, description="set by the loader")
