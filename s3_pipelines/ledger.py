@@ -1,7 +1,10 @@
 """The load ledger: one row per (stream, bucket, key, etag), so an object is loaded exactly once.
 
-Embedded SQLite in WAL mode: several processes (sensor daemon, run workers, the CLI) share it, and
-claims are single UPDATE statements, so two runs of one partition never load the same object.
+Its tables live in the state database (`s3_pipelines.state`): an embedded SQLite file by default,
+which the processes of one machine share, or PostgreSQL, which every host of a deployment shares.
+A claim reads and takes a partition's objects in one transaction that excludes other claimers
+(SQLite: BEGIN IMMEDIATE; PostgreSQL: FOR UPDATE SKIP LOCKED), so two runs of one partition never
+load the same object.
 A claim is held under its run's lease: the run renews it while it works (`hold_lease`), and a
 claim whose lease expired (the process was killed, crashed or lost its host) is taken over by the
 next run. Nothing here looks at processes, so it works the same across hosts.
@@ -16,16 +19,20 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import state
 from .objects import S3Object
+from .state import Migration, StateConn
 
-SCHEMA = """
+# Versioned schema of the "ledger" component (table `schema_version`). Portable SQL in SQLite's
+# spelling; PostgreSQL maps the types (s3_pipelines.state.postgres). Append a step; never edit one.
+MIGRATIONS = [
+    Migration(1, "objects, bad records, cursors", """
 CREATE TABLE IF NOT EXISTS objects (
     stream TEXT NOT NULL, bucket TEXT NOT NULL, key TEXT NOT NULL, etag TEXT NOT NULL,
     size INTEGER NOT NULL, last_modified TEXT NOT NULL, partition_key TEXT NOT NULL,
@@ -41,13 +48,27 @@ CREATE TABLE IF NOT EXISTS bad_records (
     line INTEGER, reason TEXT NOT NULL, run_id TEXT, at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS bad_by_object ON bad_records (stream, bucket, key, etag);
-CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at TEXT NOT NULL)
+"""),
+    Migration(2, "partition runs", """
 CREATE TABLE IF NOT EXISTS partition_runs (
     stream TEXT NOT NULL, partition_key TEXT NOT NULL, run_id TEXT NOT NULL, started_at TEXT NOT NULL,
     PRIMARY KEY (stream, partition_key)
-);
-CREATE TABLE IF NOT EXISTS leases (run_id TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at TEXT NOT NULL);
-"""
+)
+"""),
+    Migration(3, "leases", "CREATE TABLE IF NOT EXISTS leases (run_id TEXT PRIMARY KEY, holder TEXT NOT NULL,"
+                           " expires_at TEXT NOT NULL)"),
+    Migration(4, "index by status (pending and loading objects of a stream)",
+              "CREATE INDEX IF NOT EXISTS objects_by_status ON objects (stream, status, discovered_at)"),
+]
+
+
+def _unversioned(db: StateConn) -> int:
+    """The version of a ledger made before versions were recorded, from the tables it has."""
+    for version, table in ((3, "leases"), (2, "partition_runs"), (1, "objects")):
+        if db.table_exists(table):
+            return version
+    return 0
 
 TERMINAL = ("loaded", "skipped", "failed", "superseded", "changed")
 MAX_BAD_RECORDS_KEPT = 100  # per object version; the count is always exact in objects.bad_rows
@@ -79,49 +100,49 @@ class LedgerRow:
 
 
 class Ledger:
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(SCHEMA)
+    def __init__(self, path: str | Path, *, schema: str | None = None):
+        """`path`: a SQLite file, or a state database URL (`postgresql://...`, tables in `schema`)."""
+        self.db = state.connect(path, schema=schema)
+        self.path = self.db.path  # the SQLite file; None for a server
+        self.db.migrate("ledger", MIGRATIONS, baseline=_unversioned)
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.row_factory = sqlite3.Row
-        return db
+    def _connect(self):
+        """Reads (autocommit)."""
+        return self.db.read()
 
-    @contextmanager
     def _tx(self):
-        """BEGIN IMMEDIATE takes the write lock up front, so read-then-write never races."""
-        db = self._connect()
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        finally:
-            db.close()
+        """A write transaction that excludes other writers where it must (see `claim`)."""
+        return self.db.tx()
+
+    def transaction(self):
+        """A write transaction on the state database, for tables kept beside the ledger (portable
+        SQL: `?` placeholders, ON CONFLICT, RETURNING; see s3_pipelines.state)."""
+        return self.db.tx()
+
+    def now(self) -> str:
+        """The state database's clock (lease expiry is measured by it), ISO 8601 UTC."""
+        with self._connect() as db:
+            return db.now()
 
     # --- discovery ---------------------------------------------------------------------------
 
     def register(self, stream: str, objects: Iterable[S3Object], partition_of: Callable[[S3Object], str]) -> list[S3Object]:
         """Record discovered objects as pending; return the ones the ledger had not seen
         (a new key, or a known key with a new ETag)."""
-        new: list[S3Object] = []
-        now = _now()
+        objects = list(objects)
         with self._tx() as db:
-            for o in objects:
-                cur = db.execute(
-                    "INSERT OR IGNORE INTO objects (stream, bucket, key, etag, size, last_modified,"
-                    " partition_key, status, discovered_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (stream, o.bucket, o.key, o.etag, o.size, o.last_modified.isoformat(), partition_of(o), "pending", now),
-                )
-                if cur.rowcount:
-                    new.append(o)
+            now = db.now()
+            inserted = set(db.insert_new(
+                "objects", ("stream", "bucket", "key", "etag", "size", "last_modified", "partition_key", "status",
+                            "discovered_at"),
+                [(stream, o.bucket, o.key, o.etag, o.size, o.last_modified.isoformat(), partition_of(o), "pending", now)
+                 for o in objects],
+                returning=("bucket", "key", "etag")))
+        new: list[S3Object] = []
+        for o in objects:  # in the order given, each version once
+            if (o.bucket, o.key, o.etag) in inserted:
+                inserted.discard((o.bucket, o.key, o.etag))
+                new.append(o)
         return new
 
     def claim(self, stream: str, partition_key: str, run_id: str, *, retry_failed: bool = False,
@@ -130,13 +151,14 @@ class Ledger:
         another run are taken over when that run's lease expired or `is_stale(run_id)` says the run
         is over (Dagster's run status, passed in by the Dagster layer)."""
         statuses = ["pending"] + (["failed"] if retry_failed else [])
-        now = _now()
         with self._tx() as db:
+            now = db.now()
             self._renew(db, run_id, lease)
+            # the rows read are this transaction's alone until it commits (lock_rows)
             rows = db.execute(
                 f"SELECT o.*, l.expires_at FROM objects o LEFT JOIN leases l ON l.run_id = o.run_id"
                 f" WHERE o.stream=? AND o.partition_key=? AND (o.status IN ({','.join('?' * len(statuses))})"
-                " OR (o.status='loading' AND o.run_id IS NOT ? ))",
+                " OR (o.status='loading' AND (o.run_id IS NULL OR o.run_id <> ?)))" + self.db.lock_rows("o"),
                 (stream, partition_key, *statuses, run_id),
             ).fetchall()
             claimed = []
@@ -154,10 +176,10 @@ class Ledger:
     # --- leases: a run's claims live as long as it keeps renewing -----------------------------
 
     @staticmethod
-    def _renew(db: sqlite3.Connection, run_id: str, lease: dt.timedelta) -> None:
+    def _renew(db: StateConn, run_id: str, lease: dt.timedelta) -> None:
         db.execute(
             "INSERT INTO leases VALUES (?,?,?) ON CONFLICT(run_id) DO UPDATE SET holder=excluded.holder,"
-            " expires_at=excluded.expires_at", (run_id, _holder(), _now(lease)))
+            " expires_at=excluded.expires_at", (run_id, _holder(), db.now(lease)))
 
     def renew_lease(self, run_id: str, lease: dt.timedelta = LEASE) -> None:
         with self._tx() as db:
@@ -172,16 +194,18 @@ class Ledger:
         """True when the run holds no lease, or did not renew it in time."""
         with self._connect() as db:
             r = db.execute("SELECT expires_at FROM leases WHERE run_id=?", (run_id,)).fetchone()
-        return r is None or r[0] <= _now()
+            return r is None or r[0] <= db.now()
 
     def expired_leases(self) -> list[str]:
         """Runs whose lease ran out without being ended: they stopped without saying so."""
         with self._connect() as db:
-            return [r[0] for r in db.execute("SELECT run_id FROM leases WHERE expires_at <= ? ORDER BY 1", (_now(),))]
+            return [r[0] for r in db.execute("SELECT run_id FROM leases WHERE expires_at <= ? ORDER BY 1", (db.now(),))]
 
     def lease_expiry(self, run_ids: Iterable[str]) -> dict[str, str]:
         """run -> when its lease runs out (ISO 8601 UTC), for the runs holding one."""
         ids = list(run_ids)
+        if not ids:
+            return {}
         with self._connect() as db:
             return {r[0]: r[1] for r in db.execute(
                 f"SELECT run_id, expires_at FROM leases WHERE run_id IN ({','.join('?' * len(ids))})", ids)}
@@ -202,7 +226,7 @@ class Ledger:
             while not stop.wait(lease.total_seconds() / 3):
                 try:
                     self.renew_lease(run_id, lease)
-                except sqlite3.Error:
+                except Exception:  # noqa: BLE001 — a locked file, a dropped connection
                     pass  # the next beat tries again; a lease only lapses after three missed beats
 
         beat = threading.Thread(target=renew, name=f"lease-{run_id[:8]}", daemon=True)
@@ -312,8 +336,8 @@ class Ledger:
     def stale_pending_partitions(self, stream: str, older_than: dt.timedelta) -> list[str]:
         """Partitions whose pending objects have waited longer than `older_than`: their run
         failed before claiming them, or gave them back; the sensor asks for another run."""
-        cutoff = (dt.datetime.now(dt.timezone.utc) - older_than).isoformat(timespec="milliseconds")
         with self._connect() as db:
+            cutoff = db.now(-older_than)
             return [r[0] for r in db.execute(
                 "SELECT DISTINCT partition_key FROM objects WHERE stream=? AND status='pending'"
                 " AND discovered_at < ? ORDER BY 1", (stream, cutoff))]
@@ -360,11 +384,11 @@ class Ledger:
             )
 
 
-def _obj(r: sqlite3.Row) -> S3Object:
+def _obj(r) -> S3Object:
     return S3Object(r["bucket"], r["key"], r["etag"], r["size"], dt.datetime.fromisoformat(r["last_modified"]))
 
 
-def _row(r: sqlite3.Row) -> LedgerRow:
+def _row(r) -> LedgerRow:
     return LedgerRow(
         stream=r["stream"], obj=_obj(r), partition_key=r["partition_key"], status=r["status"],
         rows=r["rows"], bad_rows=r["bad_rows"], run_id=r["run_id"],

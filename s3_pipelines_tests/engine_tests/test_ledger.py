@@ -3,6 +3,7 @@ import multiprocessing as mp
 
 from s3_pipelines.ledger import Ledger
 from s3_pipelines.objects import S3Object
+from s3_pipelines_tests.state_fixtures import state_db  # noqa: F401 (fixture)
 
 T0 = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc)
 
@@ -15,8 +16,8 @@ def day(o):
     return o.last_modified.strftime("%Y-%m-%d")
 
 
-def test_register_is_idempotent_and_new_etag_is_new(tmp_path):
-    led = Ledger(tmp_path / "l.sqlite")
+def test_register_is_idempotent_and_new_etag_is_new(state_db):
+    led = state_db.ledger()
     assert [o.key for o in led.register("s", [obj("a"), obj("b")], day)] == ["a", "b"]
     assert led.register("s", [obj("a"), obj("b")], day) == []
     assert [o.etag for o in led.register("s", [obj("a", "e2")], day)] == ["e2"]
@@ -24,8 +25,8 @@ def test_register_is_idempotent_and_new_etag_is_new(tmp_path):
     assert len(led.register("other", [obj("a")], day)) == 1
 
 
-def test_claim_finish_and_supersede(tmp_path):
-    led = Ledger(tmp_path / "l.sqlite")
+def test_claim_finish_and_supersede(state_db):
+    led = state_db.ledger()
     led.register("s", [obj("a"), obj("b")], day)
     claimed = led.claim("s", "2026-11-20", "run1")
     assert sorted(o.key for o in claimed) == ["a", "b"]
@@ -43,8 +44,8 @@ def test_claim_finish_and_supersede(tmp_path):
     assert [o.key for o in led.claim("s", "2026-11-20", "run4", retry_failed=True)] == ["b"]
 
 
-def test_stale_claims_are_taken_over_and_release_returns_to_pending(tmp_path):
-    led = Ledger(tmp_path / "l.sqlite")
+def test_stale_claims_are_taken_over_and_release_returns_to_pending(state_db):
+    led = state_db.ledger()
     led.register("s", [obj("a"), obj("b")], day)
     assert len(led.claim("s", "2026-11-20", "crashed")) == 2
     assert led.claim("s", "2026-11-20", "next", is_stale=lambda rid: False) == []
@@ -55,8 +56,8 @@ def test_stale_claims_are_taken_over_and_release_returns_to_pending(tmp_path):
     assert {r.status for r in led.rows("s")} == {"pending", "loading"}
 
 
-def test_bad_records_are_capped_and_counted(tmp_path):
-    led = Ledger(tmp_path / "l.sqlite")
+def test_bad_records_are_capped_and_counted(state_db):
+    led = state_db.ledger()
     led.register("s", [obj("a")], day)
     led.add_bad_records("s", obj("a"), [(i, f"bad {i}") for i in range(1, 500)], "r")
     led.finish("s", obj("a"), status="loaded", rows=1, bad_rows=499)
@@ -65,21 +66,20 @@ def test_bad_records_are_capped_and_counted(tmp_path):
     assert led.rows("s")[0].bad_rows == 499
 
 
-def _claimer(path, run_id, q):
-    led = Ledger(path)
+def _claimer(target, schema, run_id, q):
+    led = Ledger(target, schema=schema)
     got = []
     for _ in range(20):
         got += [o.key for o in led.claim("s", "2026-11-20", run_id)]
     q.put(got)
 
 
-def test_concurrent_claims_from_processes_never_overlap(tmp_path):
-    path = tmp_path / "l.sqlite"
-    led = Ledger(path)
+def test_concurrent_claims_from_processes_never_overlap(state_db):
+    led = state_db.ledger()
     led.register("s", [obj(f"k{i:04d}") for i in range(2000)], day)
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    procs = [ctx.Process(target=_claimer, args=(path, f"run{i}", q)) for i in range(4)]
+    procs = [ctx.Process(target=_claimer, args=(state_db.target, state_db.schema, f"run{i}", q)) for i in range(4)]
     for p in procs:
         p.start()
     results = [q.get(timeout=120) for _ in procs]
@@ -89,16 +89,16 @@ def test_concurrent_claims_from_processes_never_overlap(tmp_path):
     assert len(everything) == 2000 and len(set(everything)) == 2000
 
 
-def test_cursor_roundtrip(tmp_path):
-    led = Ledger(tmp_path / "l.sqlite")
+def test_cursor_roundtrip(state_db):
+    led = state_db.ledger()
     assert led.get_cursor("run:s") is None
     led.set_cursor("run:s", '{"a":1}')
     led.set_cursor("run:s", '{"a":2}')
     assert led.get_cursor("run:s") == '{"a":2}'
 
 
-def test_stale_pending_partitions(tmp_path):
-    led = Ledger(tmp_path / "l.sqlite")
+def test_stale_pending_partitions(state_db):
+    led = state_db.ledger()
     led.register("s", [obj("a")], day)
     assert led.stale_pending_partitions("s", dt.timedelta(minutes=10)) == []
     assert led.stale_pending_partitions("s", dt.timedelta(seconds=-1)) == ["2026-11-20"]

@@ -12,19 +12,20 @@ import dagster as dg
 from s3_pipelines.dagster_defs.run_health import end_abandoned_runs, run_is_over, settle
 from s3_pipelines.ledger import Ledger
 from s3_pipelines.objects import S3Object
+from s3_pipelines_tests.state_fixtures import state_db  # noqa: F401 (fixture)
 
 T0 = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc)
 DAY = "2026-11-20"
 
 
-def _ledger(tmp_path, n=3) -> Ledger:
-    led = Ledger(tmp_path / "l.sqlite")
+def _ledger(state_db, n=3) -> Ledger:
+    led = state_db.ledger()
     led.register("s", [S3Object("b", f"k{i}", "e", 1, T0) for i in range(n)], lambda o: DAY)
     return led
 
 
-def test_a_renewed_lease_keeps_the_claims_and_a_lapsed_one_loses_them(tmp_path):
-    led = _ledger(tmp_path)
+def test_a_renewed_lease_keeps_the_claims_and_a_lapsed_one_loses_them(state_db):
+    led = _ledger(state_db)
     short = dt.timedelta(seconds=0.6)
     with led.hold_lease("alive", short):
         assert len(led.claim("s", DAY, "alive", lease=short)) == 3
@@ -36,16 +37,16 @@ def test_a_renewed_lease_keeps_the_claims_and_a_lapsed_one_loses_them(tmp_path):
     assert len(led.claim("s", DAY, "other")) == 3
 
 
-def test_an_ended_lease_frees_the_claims_at_once(tmp_path):
-    led = _ledger(tmp_path)
+def test_an_ended_lease_frees_the_claims_at_once(state_db):
+    led = _ledger(state_db)
     led.claim("s", DAY, "first")
     assert led.claim("s", DAY, "second") == []
     led.end_lease("first")
     assert len(led.claim("s", DAY, "second")) == 3
 
 
-def test_dagster_status_and_the_lease_decide_whether_a_run_is_over(tmp_path):
-    led = _ledger(tmp_path)
+def test_dagster_status_and_the_lease_decide_whether_a_run_is_over(state_db):
+    led = _ledger(state_db)
     with dg.DagsterInstance.ephemeral() as instance:
         job = dg.GraphDefinition(name="j", node_defs=[]).to_job()
         running = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED)
