@@ -10,15 +10,18 @@ from ..targets import is_sql_target
 from .mapping_assets import mapping_definitions
 from .resources import PipelineStateResource, S3ConnectionResource, SqlTargetResource
 from .sensors import partition_run_sensors, stream_sensor
-from .stream_assets import STATE, objects_key, records_key, stream_assets
+from .stream_assets import STATE, stream_assets
 from .table_assets import table_definitions
+from .translator import S3PipelinesTranslator
 
 
 def stream_job_name(stream: str) -> str:
     return f"{stream}_job"
 
 
-def build_definitions(cfg: PipelinesConfig) -> dg.Definitions:
+def build_definitions(cfg: PipelinesConfig, translator: S3PipelinesTranslator | None = None) -> dg.Definitions:
+    """`translator` decides the assets' keys, groups, kinds, owners, tags and descriptions."""
+    translator = translator or S3PipelinesTranslator()
     check_config(cfg)  # references, jq, SQL plans: parsing alone does not check them
     resources: dict = {
         name: S3ConnectionResource.from_connection(conn)
@@ -35,13 +38,14 @@ def build_definitions(cfg: PipelinesConfig) -> dg.Definitions:
         staging_s3=resources[staging.connection] if staging.connection else None, staging_prefix=staging.prefix,
     )
     assets, jobs, sensors = [], [], []
-    downstream = mapping_definitions(cfg) + table_definitions(cfg)
+    downstream = mapping_definitions(cfg, translator) + table_definitions(cfg, translator)
     for name, stream in cfg.streams.items():
-        assets += stream_assets(name, stream)
+        own = stream_assets(cfg, name, translator)
+        assets += own
         # one run per partition takes new objects all the way: records, then entities and tables
         job = dg.define_asset_job(
             stream_job_name(name),
-            selection=dg.AssetSelection.assets(objects_key(name), records_key(name)).downstream(),
+            selection=dg.AssetSelection.assets(*own).downstream(),
             description=f"Load new objects of stream {name} and everything built from them",
         )
         jobs.append(job)

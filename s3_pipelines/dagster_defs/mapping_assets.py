@@ -13,37 +13,37 @@ from ..config.models import PipelinesConfig
 from ..mapping import MappingSpec, compile_mapping
 from .partitions import partitions_def_for
 from .resources import writer_pool
-from .stream_assets import RETRY, STATE, records_key
+from .stream_assets import RETRY, STATE
+from .translator import S3PipelinesAssetData, S3PipelinesTranslator
 
 CHECK = "audit_failures"
 FAILURES_SHOWN = 20
 
 
 def entities_key(spec: MappingSpec) -> dg.AssetKey:
+    """The key of a mapping's entities under the default translator."""
     return dg.AssetKey([spec.stream, "entities", spec.name])
 
 
-def mapping_definitions(cfg: PipelinesConfig) -> list[dg.AssetsDefinition]:
+def mapping_definitions(cfg: PipelinesConfig, translator: S3PipelinesTranslator) -> list[dg.AssetsDefinition]:
     """One asset per mapping, downstream of its stream's records, same partitions."""
     if not cfg.mappings:
         return []
     ec = entity_config(cfg)
-    return [_entity_asset(cfg, ec, spec) for spec in ec.mappings]
+    return [_entity_asset(cfg, ec, spec, translator) for spec in ec.mappings]
 
 
-def _entity_asset(cfg: PipelinesConfig, ec: EntityConfig, spec: MappingSpec) -> dg.AssetsDefinition:
-    key = entities_key(spec)
-    dialect = cfg.connections[spec.target].type
-    op = spec.operation if spec.operation == "create" else f"delete (deleteDependents: {str(spec.delete_dependents).lower()})"
+def _entity_asset(cfg: PipelinesConfig, ec: EntityConfig, spec: MappingSpec,
+                  translator: S3PipelinesTranslator) -> dg.AssetsDefinition:
+    asset = translator.get_asset_spec(
+        S3PipelinesAssetData("entities", spec.name, spec.stream, cfg, mapping=spec, target=spec.target))
+    key = asset.key
 
-    @dg.asset(
-        key=key, deps=[records_key(spec.stream)], partitions_def=partitions_def_for(cfg.streams[spec.stream]),
-        group_name=spec.stream, kinds={dialect, "jq"}, required_resource_keys={spec.target, STATE},
-        pool=writer_pool(spec.target, cfg.connections[spec.target]), retry_policy=RETRY,
-        description=f"Entities of blueprint {spec.blueprint} ({op}) mapped by jq from the records of "
-                    f"{spec.stream} into catalog {spec.target}.",
+    @dg.multi_asset(
+        specs=[asset], name=key.to_python_identifier(), partitions_def=partitions_def_for(cfg.streams[spec.stream]),
+        required_resource_keys={spec.target, STATE}, pool=writer_pool(spec.target, cfg.connections[spec.target]),
+        retry_policy=RETRY,
         check_specs=[dg.AssetCheckSpec(CHECK, asset=key, description="No entity of the partition failed (audit log)")],
-        metadata={"blueprint": spec.blueprint, "operation": op, "target": spec.target, "defined_at": spec.origin},
     )
     def entities(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         mapping = compile_mapping(spec)  # once per run; every record of every object goes through it

@@ -1,15 +1,17 @@
 """Per stream: `<stream>/objects` (what is in S3 for a partition) and `<stream>/records` (the
-parsed, typed records staged as Parquet), with an asset check on parse errors."""
+parsed, typed records staged as Parquet), with an asset check on parse errors. Keys, groups and
+descriptions come from the translator."""
 
 
 import dagster as dg
 import pyarrow as pa
 
 from .. import ingest
-from ..config.models import StreamConfig
+from ..config.models import PipelinesConfig
 from .metadata import column_schema, ledger_table, preview_table, problems_table
 from .partitions import partitions_def_for
 from .run_health import dagster_says_over
+from .translator import S3PipelinesAssetData, S3PipelinesTranslator
 
 DISCOVERED_TAG = "s3_pipelines/discovered"  # set by sensors and `s3-pipelines run`: the ledger already holds the objects
 STATE = "s3_pipelines_state"
@@ -19,24 +21,25 @@ RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 
 
 def objects_key(name: str) -> dg.AssetKey:
+    """The key of a stream's objects under the default translator."""
     return dg.AssetKey([name, "objects"])
 
 
 def records_key(name: str) -> dg.AssetKey:
+    """The key of a stream's records under the default translator."""
     return dg.AssetKey([name, "records"])
 
 
-def stream_assets(name: str, stream: StreamConfig) -> list[dg.AssetsDefinition]:
+def stream_assets(cfg: PipelinesConfig, name: str, translator: S3PipelinesTranslator) -> list[dg.AssetsDefinition]:
+    stream = cfg.streams[name]
     conn = stream.connection
     pdef = partitions_def_for(stream)
-    what = stream.description or f"Objects of stream {name}"
-    select = stream.select.model_dump(exclude_none=True)
+    objects_spec = translator.get_asset_spec(S3PipelinesAssetData("objects", name, name, cfg))
+    records_spec = translator.get_asset_spec(S3PipelinesAssetData("records", name, name, cfg))
 
-    @dg.asset(
-        key=objects_key(name), partitions_def=pdef, group_name=name, kinds={"s3"},
-        description=f"{what}: the object versions that arrived in each window (from the load ledger).",
+    @dg.multi_asset(
+        specs=[objects_spec], name=objects_spec.key.to_python_identifier(), partitions_def=pdef,
         required_resource_keys={conn, STATE}, retry_policy=RETRY,
-        metadata={"connection": conn, "select": dg.MetadataValue.json(select), "format": stream.format},
     )
     def objects(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         client = getattr(context.resources, conn).get_client()
@@ -57,13 +60,11 @@ def stream_assets(name: str, stream: StreamConfig) -> list[dg.AssetsDefinition]:
             "objects_list": ledger_table(rows[:50]),
         })
 
-    @dg.asset(
-        key=records_key(name), deps=[objects_key(name)], partitions_def=pdef, group_name=name,
-        kinds={"s3", "parquet"}, description=f"{what}: parsed, typed records with provenance, staged as Parquet.",
+    @dg.multi_asset(
+        specs=[records_spec], name=records_spec.key.to_python_identifier(), partitions_def=pdef,
         required_resource_keys={conn, STATE}, retry_policy=RETRY,
-        check_specs=[dg.AssetCheckSpec("parse_errors", asset=records_key(name),
+        check_specs=[dg.AssetCheckSpec("parse_errors", asset=records_spec.key,
                                        description="No unreadable objects or records in the partition")],
-        metadata={"format": stream.format, "compression": stream.compression, "on_error": stream.on_error},
     )
     def records(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         client = getattr(context.resources, conn).get_client()
@@ -88,7 +89,7 @@ def stream_assets(name: str, stream: StreamConfig) -> list[dg.AssetsDefinition]:
         skipped = [r for r in part_rows if r.status == "skipped"]
         samples = ledger.bad_records(name, partition, limit=20)
         check = dg.AssetCheckResult(
-            check_name="parse_errors", asset_key=records_key(name),
+            check_name="parse_errors", asset_key=records_spec.key,
             passed=not (failed or skipped or bad_rows),
             severity=dg.AssetCheckSeverity.ERROR if failed else dg.AssetCheckSeverity.WARN,
             metadata={

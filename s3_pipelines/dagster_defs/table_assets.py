@@ -13,37 +13,32 @@ from ..targets import qident
 from .metadata import problems_table
 from .partitions import partitions_def_for
 from .resources import writer_pool
-from .stream_assets import RETRY, STATE, records_key
+from .stream_assets import RETRY, STATE
+from .translator import S3PipelinesAssetData, S3PipelinesTranslator
 
 
 def table_key(name: str) -> dg.AssetKey:
+    """The key of a table under the default translator."""
     return dg.AssetKey(["tables", name])
 
 
-def table_definitions(cfg: PipelinesConfig) -> list[dg.AssetsDefinition]:
+def table_definitions(cfg: PipelinesConfig, translator: S3PipelinesTranslator) -> list[dg.AssetsDefinition]:
     """One asset per table, downstream of its stream's records, same partitions."""
-    return [_table_asset(cfg, name) for name in cfg.tables]
+    return [_table_asset(cfg, name, translator) for name in cfg.tables]
 
 
-def _table_asset(cfg: PipelinesConfig, name: str) -> dg.AssetsDefinition:
+def _table_asset(cfg: PipelinesConfig, name: str, translator: S3PipelinesTranslator) -> dg.AssetsDefinition:
     table = cfg.tables[name]
     stream = source_stream_name(name, table)
     target = resolve_target(name, table, cfg.connections)
     plan = plan_for(cfg, name)
-    columns = dg.TableSchema(columns=[
-        dg.TableColumn(c.name, c.kind, description=f"{c.func} (rollup)" if c.func else None) for c in plan.columns])
-    table_name = f"{target}.{plan.table}"
+    spec = translator.get_asset_spec(S3PipelinesAssetData("table", name, stream, cfg, plan=plan, target=target))
+    table_name = spec.metadata.get("dagster/table_name", f"{target}.{plan.table}")
 
-    @dg.asset(
-        key=table_key(name), deps=[records_key(stream)], partitions_def=partitions_def_for(cfg.streams[stream]),
-        group_name=stream, kinds={cfg.connections[target].type},
-        description=table.description or f"Table {plan.table} in {target}, loaded from stream {stream} "
-                                         f"({table.ingestion_mode}{', rollup' if plan.rollup else ''}).",
+    @dg.multi_asset(
+        specs=[spec], name=spec.key.to_python_identifier(), partitions_def=partitions_def_for(cfg.streams[stream]),
         required_resource_keys={target, STATE}, pool=writer_pool(target, cfg.connections[target]),
         retry_policy=RETRY,
-        metadata={"dagster/table_name": table_name, "dagster/column_schema": columns, "target": target,
-                  "ingestion_mode": table.ingestion_mode, "rollup": plan.rollup,
-                  "max_parse_exceptions": table.max_parse_exceptions},
     )
     def _table(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         state = getattr(context.resources, STATE)
