@@ -23,6 +23,7 @@ from .config.connections import S3ConnectionConfig
 from .config.loader import ConfigError, locate, parse, read_file
 from .config.models import PipelinesConfig
 from .config.tables import source_stream_name
+from .datasources import config_problems as datasource_problems, resolve_streams
 from .tables.macros import connect
 from .tables.plan import PlanError, build_plan, input_columns
 from .targets import TARGETS, sql_connections, target_types
@@ -56,7 +57,9 @@ def check_config(cfg: PipelinesConfig) -> None:
 def check(data: dict, cfg: PipelinesConfig | None) -> list[str]:
     """Problems of the file's `data`; those that need the models too when it parsed (`cfg`)."""
     problems = reference_problems(data) + sink_problems(data)
+    problems += datasource_problems(data)
     if cfg is not None:
+        problems += resolve_streams(cfg)  # streams selecting a data source get its prefix from the registry
         problems += resolve_entities(cfg, cfg.base_dir())[1]
         problems += plan_problems(cfg)
     return problems

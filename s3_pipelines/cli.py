@@ -158,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--objects", type=int, default=5, metavar="N", help="objects to read at most (default 5)")
     _config_arg(p)
     p.set_defaults(fn=cmd_infer)
+
+    from .cli_datasources import add_commands
+
+    add_commands(sub, _config_arg)  # datasources create|list|get|delete|audit, policy
     return parser
 
 

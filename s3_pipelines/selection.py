@@ -88,7 +88,7 @@ def selection_roots(conn: S3ConnectionConfig, select: Select) -> list[str]:
         return explicit_keys(conn, select)
     if select.pattern is not None:
         return [resolve_key(conn, static_prefix(select.pattern))]
-    roots = sorted({resolve_key(conn, p) for p in select.prefixes or []})
+    roots = sorted({resolve_key(conn, p) for p in select.listed_prefixes() or []})
     kept: list[str] = []
     for root in roots:  # sorted: a covering prefix comes before what it covers
         if not any(root.startswith(k) for k in kept):
@@ -109,7 +109,7 @@ def matches(conn: S3ConnectionConfig, select: Select, key: str) -> bool:
         return False
     if select.pattern is not None:
         return glob_to_regex(_relative(select.pattern)).match(key[len(conn.prefix) :]) is not None
-    if select.prefixes is not None:
+    if select.listed_prefixes() is not None:
         return any(key.startswith(root) for root in selection_roots(conn, select))
     return key in explicit_keys(conn, select)
 

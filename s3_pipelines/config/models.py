@@ -11,7 +11,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .base import Model
 from .connections import (
@@ -26,7 +26,8 @@ from .port import BlueprintConfig, MappingConfig
 from .sinks import DestinationConfig, SyncConfig
 from .tables import TableConfig, implicit_stream_data, source_stream_name
 
-__all__ = ["CONNECTION_TYPES", "ColumnSpec", "ConnectionConfig", "CsvOptions", "DuckDBConnectionConfig", "Listing",
+__all__ = ["CONNECTION_TYPES", "ColumnSpec", "ConnectionConfig", "CsvOptions", "DataSourceConfig",
+           "DuckDBConnectionConfig", "Listing",
            "Partitioning", "PipelinesConfig", "PostgresConnectionConfig", "S3Auth", "S3ConnectionConfig", "Select",
            "StagingConfig", "StateConfig", "StreamConfig", "json_schema"]
 
@@ -42,12 +43,14 @@ class Select(Model):
     prefixes: list[str] | None = None
     objects: list[str] | None = None
     pattern: str | None = Field(None, description="glob over keys: * and ? within a segment, ** across")
+    datasource: str | None = Field(None, description="a registered data source (`datasources:` or the CLI): its prefix")
+    _datasource_prefix: str | None = PrivateAttr(None)  # set when the data source is resolved
 
     @model_validator(mode="after")
     def _exactly_one(self):
-        given = [n for n in ("uris", "prefixes", "objects", "pattern") if getattr(self, n) is not None]
+        given = [n for n in ("uris", "prefixes", "objects", "pattern", "datasource") if getattr(self, n) is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one of uris, prefixes, objects, pattern")
+            raise ValueError("give exactly one of uris, prefixes, objects, pattern, datasource")
         for name in ("uris", "prefixes", "objects"):
             vals = getattr(self, name)
             if vals is not None and not vals:
@@ -59,6 +62,18 @@ class Select(Model):
             if not uri.startswith("s3://") or "/" not in uri[5:]:
                 raise ValueError(f"{uri!r} is not an s3://bucket/key uri")
         return self
+
+    def resolve_datasource(self, prefix: str) -> None:
+        """The data source's prefix (relative to the connection prefix), from the registry."""
+        self._datasource_prefix = prefix
+
+    def listed_prefixes(self) -> list[str] | None:
+        """The prefixes to list: `prefixes`, or the resolved data source's prefix."""
+        if self.datasource is None:
+            return self.prefixes
+        if self._datasource_prefix is None:
+            raise ValueError(f"data source {self.datasource!r} is not resolved (s3_pipelines.datasources.resolve_streams)")
+        return [self._datasource_prefix]
 
 
 class CsvOptions(Model):
@@ -123,6 +138,26 @@ class StreamConfig(Model):
         return v
 
 
+# --- data sources (Immuta-style registry) -----------------------------------------------------
+
+
+class DataSourceConfig(Model):
+    """A named prefix of an S3 connection, registered in the state database like one created with
+    `s3-pipelines datasources create`."""
+
+    connection: str
+    prefix: str = Field(min_length=1, description="relative to the connection prefix")
+    description: str | None = None
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        v = v.lstrip("/")
+        if not v or ".." in v.split("/"):
+            raise ValueError("prefix must be non-empty and must not contain '..'")
+        return v
+
+
 # --- where state lives -----------------------------------------------------------------------
 
 
@@ -159,6 +194,7 @@ class PipelinesConfig(Model):
     tables: dict[str, TableConfig] = Field(default_factory=dict)
     destinations: dict[str, DestinationConfig] = Field(default_factory=dict)
     syncs: dict[str, SyncConfig] = Field(default_factory=dict)
+    datasources: dict[str, DataSourceConfig] = Field(default_factory=dict)
     state: StateConfig = Field(default_factory=StateConfig)
 
     source_path: Path | None = Field(None, exclude=True, description="set by the loader")
@@ -172,6 +208,16 @@ class PipelinesConfig(Model):
                 raise ValueError(f"tables.{table}: a stream named {name} exists; it is the name of this "
                                  "table's implicit stream: rename one of them")
             self.streams[name] = stream
+        return self
+
+    @model_validator(mode="after")
+    def _config_datasources(self):
+        """Streams selecting a data source of this file get its prefix now; the CLI's come from
+        the registry (`s3_pipelines.datasources.resolve_streams`)."""
+        for stream in self.streams.values():
+            ds = self.datasources.get(stream.select.datasource or "")
+            if ds is not None:
+                stream.select.resolve_datasource(ds.prefix)
         return self
 
     def implicit_stream_names(self) -> set[str]:
