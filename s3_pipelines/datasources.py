@@ -28,17 +28,19 @@ from .config.models import PipelinesConfig
 from .connections.s3 import S3AccessError, S3Client
 from .ledger import Ledger
 from .selection import is_folder_marker
+from .state import Migration
 
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS datasources (
-        id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, connection TEXT NOT NULL, prefix TEXT NOT NULL,
-        origin TEXT NOT NULL, description TEXT, created_at TEXT NOT NULL, created_by TEXT NOT NULL,
-        disabled_at TEXT, disabled_by TEXT, object_count INTEGER, bytes INTEGER, newest_object_at TEXT,
-        stats_complete INTEGER, observed_at TEXT, observe_error TEXT)""",
-    """CREATE TABLE IF NOT EXISTS datasource_audit (
-        at TEXT NOT NULL, os_user TEXT NOT NULL, action TEXT NOT NULL, datasource_id INTEGER,
-        name TEXT NOT NULL, details TEXT)""",
-)
+# versioned like the ledger's tables (component "datasources" in schema_version); append a step
+MIGRATIONS = [Migration(1, "data sources and their audit", """
+CREATE TABLE IF NOT EXISTS datasources (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, connection TEXT NOT NULL, prefix TEXT NOT NULL,
+    origin TEXT NOT NULL, description TEXT, created_at TEXT NOT NULL, created_by TEXT NOT NULL,
+    disabled_at TEXT, disabled_by TEXT, object_count INTEGER, bytes INTEGER, newest_object_at TEXT,
+    stats_complete INTEGER, observed_at TEXT, observe_error TEXT);
+CREATE TABLE IF NOT EXISTS datasource_audit (
+    at TEXT NOT NULL, os_user TEXT NOT NULL, action TEXT NOT NULL, datasource_id INTEGER,
+    name TEXT NOT NULL, details TEXT)
+""")]
 COLUMNS = ("id", "name", "connection", "prefix", "origin", "description", "created_at", "created_by",
            "disabled_at", "disabled_by", "object_count", "bytes", "newest_object_at", "stats_complete",
            "observed_at", "observe_error")
@@ -137,30 +139,51 @@ def overlaps(a: str, b: str) -> bool:
     return a.startswith(b) or b.startswith(a)
 
 
+def state_database(cfg: PipelinesConfig):
+    """The configured state database (URL or secret), None for the embedded SQLite file."""
+    return cfg.state_database() if hasattr(cfg, "state_database") else None
+
+
+def open_ledger(cfg: PipelinesConfig) -> Ledger:
+    db = state_database(cfg)
+    if db is None:
+        return Ledger(cfg.ledger_path())
+    return Ledger(db if isinstance(db, str) else db.resolve(), schema=getattr(cfg.state, "schema_name", None))
+
+
+def state_exists(cfg: PipelinesConfig) -> bool:
+    """Whether there is a state database to read (an embedded file is not created just to read it)."""
+    return state_database(cfg) is not None or Path(cfg.ledger_path()).exists()
+
+
 class Registry:
     """The two tables, through the ledger's connection and transactions."""
 
     def __init__(self, ledger: Ledger):
         self.ledger = ledger
-        with ledger._tx() as db:
-            for statement in SCHEMA:
-                db.execute(statement)
+        ledger.db.migrate("datasources", MIGRATIONS)
 
     @classmethod
     def open(cls, cfg: PipelinesConfig) -> "Registry":
-        return cls(Ledger(cfg.ledger_path()))
+        return cls(open_ledger(cfg))
+
+    def _read(self):
+        return self.ledger.db.read()
+
+    def _tx(self):
+        return self.ledger.transaction()
 
     @staticmethod
     def _row(r) -> DataSource:
         return DataSource(*(r[c] for c in COLUMNS))
 
     def get(self, name: str) -> DataSource | None:
-        with self.ledger._connect() as db:
+        with self._read() as db:
             r = db.execute(f"SELECT {', '.join(COLUMNS)} FROM datasources WHERE name = ?", (name,)).fetchone()
         return self._row(r) if r else None
 
     def all(self) -> list[DataSource]:
-        with self.ledger._connect() as db:
+        with self._read() as db:
             return [self._row(r) for r in db.execute(f"SELECT {', '.join(COLUMNS)} FROM datasources ORDER BY name")]
 
     def search(self, text: str | None = None, include_disabled: bool = False) -> list[DataSource]:
@@ -178,7 +201,7 @@ class Registry:
         args: tuple = ()
         if name is not None:
             sql, args = sql + " WHERE name = ?", (name,)
-        with self.ledger._connect() as db:
+        with self._read() as db:
             rows = db.execute(sql + " ORDER BY at, datasource_id", args).fetchall()
         return [{"at": r["at"], "user": r["os_user"], "action": r["action"], "dataSourceId": r["datasource_id"],
                  "dataSourceName": r["name"], "details": json.loads(r["details"] or "{}")} for r in rows]
@@ -186,7 +209,7 @@ class Registry:
     def insert(self, name: str, connection: str, prefix: str, origin: str, user: str,
                description: str | None = None, stats: PrefixStats | None = None) -> DataSource:
         """Checks and insert in one write transaction: two concurrent creates cannot both pass."""
-        with self.ledger._tx() as db:
+        with self._tx() as db:
             rows = [self._row(r) for r in db.execute(f"SELECT {', '.join(COLUMNS)} FROM datasources")]
             clash = next((d for d in rows if d.name == name), None)
             if clash is not None:
@@ -212,26 +235,26 @@ class Registry:
         return self.get(name)
 
     def disable(self, ds: DataSource, user: str) -> DataSource:
-        with self.ledger._tx() as db:
+        with self._tx() as db:
             db.execute("UPDATE datasources SET disabled_at = ?, disabled_by = ? WHERE id = ? AND disabled_at IS NULL",
                        (_now(), user, ds.id))
             self._audit(db, "disable", ds.name, ds.id, user)
         return self.get(ds.name)
 
     def remove(self, ds: DataSource, user: str) -> None:
-        with self.ledger._tx() as db:
+        with self._tx() as db:
             db.execute("DELETE FROM datasources WHERE id = ?", (ds.id,))
             self._audit(db, "delete", ds.name, ds.id, user, connection=ds.connection, prefix=ds.prefix)
 
     def update_from_config(self, ds: DataSource, connection: str, prefix: str, description: str | None,
                            user: str) -> None:
-        with self.ledger._tx() as db:
+        with self._tx() as db:
             db.execute("UPDATE datasources SET connection = ?, prefix = ?, description = ? WHERE id = ?",
                        (connection, prefix, description, ds.id))
             self._audit(db, "update", ds.name, ds.id, user, connection=connection, prefix=prefix, origin="config")
 
     def record_stats(self, ds: DataSource, stats: PrefixStats | None, error: str | None = None) -> DataSource:
-        with self.ledger._tx() as db:
+        with self._tx() as db:
             if stats is None:
                 db.execute("UPDATE datasources SET observed_at = ?, observe_error = ? WHERE id = ?",
                            (_now(), error, ds.id))
@@ -378,8 +401,7 @@ def resolve_streams(cfg: PipelinesConfig) -> list[str]:
     problems = []
     wanted = {n: s for n, s in cfg.streams.items() if s.select.datasource is not None}
     need_db = any(s.select.datasource not in cfg.datasources for s in wanted.values())
-    path = Path(cfg.ledger_path())
-    registry = Registry.open(cfg) if (need_db or cfg.datasources) and path.exists() else None
+    registry = Registry.open(cfg) if (need_db or cfg.datasources) and state_exists(cfg) else None
     if registry is not None:
         problems += [p for p in _active_overlaps(cfg, registry)]
     for name, stream in wanted.items():

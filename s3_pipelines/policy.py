@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlparse
 
 from .config.models import PipelinesConfig, S3ConnectionConfig
@@ -79,10 +78,10 @@ def _role_account(arn: str) -> str | None:
 
 def _registered_sources(cfg: PipelinesConfig) -> list[tuple[str, str, str]]:
     """(name, connection, prefix) of the active data sources: the file's and the registry's."""
-    from .datasources import Registry  # the registry is read only when its database exists
+    from .datasources import Registry, state_exists
 
     out = {n: (n, d.connection, d.prefix) for n, d in cfg.datasources.items()}
-    if Path(cfg.ledger_path()).exists():
+    if state_exists(cfg):
         for d in Registry.open(cfg).all():
             if d.disabled:
                 out.pop(d.name, None)

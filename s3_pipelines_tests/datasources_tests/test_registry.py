@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import getpass
 
+import pytest
+
 from s3_pipelines.config import load_config
 from s3_pipelines.datasources import Registry
+
+from s3_pipelines_tests.state_fixtures import state_db  # noqa: F401 (fixture)
 
 from .conftest import write_config
 
@@ -161,3 +165,24 @@ def test_cli_as_a_subprocess(project):
                        capture_output=True, text=True, env=dict(os.environ), timeout=120)
     assert r.returncode == 0, r.stderr
     assert "created data source research (id 1)" in r.stdout
+
+
+def test_registry_tables_beside_the_ledger_on_both_state_databases(state_db):  # noqa: F811
+    """The same statements on SQLite and PostgreSQL: insert with checks, ids, disable, remove, audit."""
+    from s3_pipelines.datasources import DataSourceError
+    from s3_pipelines.ledger import Ledger
+
+    reg = Registry(Ledger(state_db.target, schema=state_db.schema))
+    a = reg.insert("a", "lake", "research/", "cli", "alice")
+    assert (a.id, a.disabled, a.created_by) == (1, False, "alice")
+    with pytest.raises(DataSourceError, match="overlapping data source 'a'"):
+        reg.insert("b", "lake", "research/x/", "cli", "bob")
+    assert reg.disable(a, "bob").disabled_by == "bob"
+    b = reg.insert("b", "lake", "research/x/", "cli", "bob")
+    reg.remove(reg.get("a"), "carol")
+    assert [d.name for d in reg.search(include_disabled=True)] == ["b"]
+    assert reg.insert("a", "lake", "z/", "cli", "dan").id == b.id + 1  # never reused
+    assert [(r["action"], r["user"]) for r in reg.audit("a")] == [
+        ("create", "alice"), ("disable", "bob"), ("delete", "carol"), ("create", "dan")]
+    # a second open migrates nothing and sees the same rows
+    assert Registry(Ledger(state_db.target, schema=state_db.schema)).get("b") == b
