@@ -48,7 +48,15 @@ class S3ConnectionConfig(Model):
     region: str | None = None
     endpoint_url: str | None = Field(None, description="MinIO, R2, a local S3 server")
     auth: S3Auth = Field(default_factory=S3Auth)
-    event_queue_url: str | None = None
+    event_queue_url: str | None = Field(None, description="SQS queue receiving this bucket's S3 event notifications "
+                                        "(direct, SNS-wrapped or EventBridge-shaped); a sensor per connection reads it")
+    sqs_endpoint_url: str | None = Field(None, description="SQS endpoint when not AWS's (default: endpoint_url)")
+    sqs_region: str | None = Field(None, description="the queue's region when it differs from the bucket's")
+    event_poll_interval_seconds: int = Field(10, ge=5, description="how often the events sensor reads the queue")
+    event_visibility_seconds: int = Field(300, ge=30, le=43200, description="received messages stay hidden this "
+                                          "long: until the next tick deletes them after its run requests are stored")
+    reconcile_interval_seconds: int = Field(600, ge=30, description="with event_queue_url: the listing that "
+                                            "registers what notifications missed (and objects gone) runs this often")
     max_attempts: int = Field(8, ge=1, le=30, description="attempts per request on 5xx/throttling")
     addressing_style: Literal["auto", "path", "virtual"] = "auto"
 
