@@ -87,6 +87,11 @@ def reference_problems(data: dict) -> list[str]:
         conn = conns.get(staging["connection"])
         if not isinstance(conn, dict) or conn.get("type") != "s3":
             problems.append(f"state.staging.connection: no s3 connection named {staging['connection']!r}")
+    database = _section(data, "state").get("database")
+    if isinstance(database, str) and "://" not in database:
+        conn = conns.get(database)
+        if not isinstance(conn, dict) or conn.get("type") != "postgres":
+            problems.append(f"state.database: no postgres connection named {database!r}")
     return problems + _table_problems(_section(data, "tables"), conns, streams)
 
 

@@ -180,7 +180,8 @@ def load_partition(client, name: str, stream: StreamConfig, partition: str, stag
                    log: Callable[[str], None] = lambda m: None) -> LoadReport:
     """Claim and load every pending object of a partition. Several objects load at once: most
     time is network and decompression, which release the GIL."""
-    claimed = ledger.claim(name, partition, run_id, retry_failed=retry_failed, is_stale=is_stale)
+    # one claim per attempt of the run's step: what an earlier attempt left loading died with it
+    claimed = ledger.claim(name, partition, run_id, retry_failed=retry_failed, is_stale=is_stale, retake_own=True)
     report = LoadReport(name, partition)
     log(f"{name} [{partition}]: {len(claimed)} object(s) to load")
     if not claimed:

@@ -11,7 +11,7 @@ next run. Nothing here looks at processes, so it works the same across hosts.
 
 Object life: pending -> loading -> loaded | skipped | failed; a newer ETag of the same key makes
 the older loaded row `superseded` (its staged files are replaced); `changed` marks a version that
-vanished between listing and reading; `removed` an object deleted from S3 (s3_pipelines.events).
+vanished between listing and reading.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def _unversioned(db: StateConn) -> int:
             return version
     return 0
 
-TERMINAL = ("loaded", "skipped", "failed", "superseded", "changed", "removed")
+TERMINAL = ("loaded", "skipped", "failed", "superseded", "changed")
 MAX_BAD_RECORDS_KEPT = 100  # per object version; the count is always exact in objects.bad_rows
 LEASE = dt.timedelta(seconds=10)  # a run that has not renewed its lease for this long is gone
 
@@ -105,6 +105,14 @@ class Ledger:
         self.db = state.connect(path, schema=schema)
         self.path = self.db.path  # the SQLite file; None for a server
         self.db.migrate("ledger", MIGRATIONS, baseline=_unversioned)
+
+    @classmethod
+    def from_config(cls, cfg) -> "Ledger":
+        """The ledger of a pipelines file: in its state database, else the SQLite file beside it."""
+        db = cfg.state_database()
+        if db is None:
+            return cls(cfg.ledger_path())
+        return cls(db if isinstance(db, str) else db.resolve(), schema=cfg.state.schema_name)
 
     def _connect(self):
         """Reads (autocommit)."""
@@ -146,10 +154,14 @@ class Ledger:
         return new
 
     def claim(self, stream: str, partition_key: str, run_id: str, *, retry_failed: bool = False,
-              is_stale: Callable[[str], bool] | None = None, lease: dt.timedelta = LEASE) -> list[S3Object]:
+              is_stale: Callable[[str], bool] | None = None, lease: dt.timedelta = LEASE,
+              retake_own: bool = False) -> list[S3Object]:
         """Take the pending objects of a partition for this run, under its lease. Objects held by
         another run are taken over when that run's lease expired or `is_stale(run_id)` says the run
-        is over (Dagster's run status, passed in by the Dagster layer)."""
+        is over (Dagster's run status, passed in by the Dagster layer). With `retake_own`, objects
+        this same run left loading are taken back too: the caller claims once per attempt of its
+        step, so they belong to an earlier attempt that died with its process (a killed Celery
+        worker's task is delivered again to another worker, under the same run)."""
         statuses = ["pending"] + (["failed"] if retry_failed else [])
         with self._tx() as db:
             now = db.now()
@@ -158,12 +170,12 @@ class Ledger:
             rows = db.execute(
                 f"SELECT o.*, l.expires_at FROM objects o LEFT JOIN leases l ON l.run_id = o.run_id"
                 f" WHERE o.stream=? AND o.partition_key=? AND (o.status IN ({','.join('?' * len(statuses))})"
-                " OR (o.status='loading' AND (o.run_id IS NULL OR o.run_id <> ?)))" + self.db.lock_rows("o"),
-                (stream, partition_key, *statuses, run_id),
+                " OR (o.status='loading' AND (o.run_id IS NULL OR o.run_id <> ? OR ?)))" + self.db.lock_rows("o"),
+                (stream, partition_key, *statuses, run_id, retake_own),
             ).fetchall()
             claimed = []
             for r in rows:
-                if r["status"] == "loading" and (r["expires_at"] or "") > now and not (is_stale and is_stale(r["run_id"])):
+                if r["status"] == "loading" and r["run_id"] != run_id and (r["expires_at"] or "") > now and not (is_stale and is_stale(r["run_id"])):
                     continue  # its run still renews its lease and is not known to be over
                 db.execute(
                     "UPDATE objects SET status='loading', run_id=?, started_at=?, error=NULL"

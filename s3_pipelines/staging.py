@@ -115,7 +115,8 @@ class StagingStore:
         self.s3 = s3_client
         self.prefix = prefix if not s3_client else s3_client.prefix + prefix.lstrip("/")
         self.root = Path(root) if root else Path(tempfile.gettempdir()) / "s3_pipelines_staging"
-        self.root.mkdir(parents=True, exist_ok=True)
+        if not s3_client:  # S3 staging builds files in a temp folder of their own, removed after upload
+            self.root.mkdir(parents=True, exist_ok=True)
 
     def location(self, stream: str, partition: str) -> str:
         rel = f"{safe_segment(stream)}/{safe_segment(partition)}"

@@ -23,7 +23,7 @@ from .connections import (
     S3ConnectionConfig,
 )
 from .port import BlueprintConfig, MappingConfig
-from .snapshots import SnapshotConfig
+from .secrets import SecretRef
 from .sinks import DestinationConfig, SyncConfig
 from .tables import TableConfig, implicit_stream_data, source_stream_name
 
@@ -127,9 +127,6 @@ class StreamConfig(Model):
     partitioning: Partitioning = Field(default_factory=Partitioning)
     sensor: bool = Field(True, description="create a sensor watching the selection")
     sensor_interval_seconds: int = Field(30, ge=5)
-    snapshot: SnapshotConfig | None = Field(None, description="objects are full snapshots of one table")
-    on_remove: Literal["keep", "delete_rows"] = Field(
-        "keep", description="an object removed from S3: keep what it loaded, or delete its entities / rows")
 
     @field_validator("schema_")
     @classmethod
@@ -181,7 +178,20 @@ class StagingConfig(Model):
 
 
 class StateConfig(Model):
+    database: str | SecretRef | None = Field(
+        None, description="where the ledger, claims, cursors and registry live: null for the embedded SQLite "
+        "file (ledger_path); {env: VARIABLE} holding a postgresql:// URL; or the name of a postgres connection")
+    schema_name: str = Field("s3_pipelines", alias="schema", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$",
+                             description="PostgreSQL schema of the state tables (created when missing)")
     ledger_path: str | None = Field(None, description="SQLite ledger; default beside the catalog")
+
+    @field_validator("database")
+    @classmethod
+    def _no_password_in_file(cls, v):
+        if isinstance(v, str) and "://" in v and "@" in v.split("://", 1)[1].split("/", 1)[0] \
+                and ":" in v.split("://", 1)[1].split("@", 1)[0]:
+            raise ValueError("the url holds a password: use {env: VARIABLE_NAME}")
+        return v
     staging: StagingConfig = Field(default_factory=StagingConfig)
 
 
@@ -241,6 +251,16 @@ class PipelinesConfig(Model):
         files = [c.path for c in self.connections.values() if getattr(c, "path", None)]  # a DuckDB catalog
         folder = self.resolve(files[0]).parent if files else self.resolve(".s3_pipelines")
         return folder / "ledger.sqlite"
+
+    def state_database(self) -> str | SecretRef | None:
+        """The state database's URL (or the secret holding it); None for the embedded SQLite file."""
+        db = self.state.database
+        if isinstance(db, str) and "://" not in db:  # a connection's name (s3_pipelines.check checks it)
+            conn = self.connections.get(db)
+            if conn is None or conn.type != "postgres":
+                raise ValueError(f"state.database: no postgres connection named {db!r}")
+            return conn.url
+        return db
 
     def s3_connection(self, name: str) -> S3ConnectionConfig:
         conn = self.connections[name]

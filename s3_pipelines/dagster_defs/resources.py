@@ -92,22 +92,36 @@ class SqlTargetResource(dg.ConfigurableResource):
 
 
 class PipelineStateResource(dg.ConfigurableResource):
-    """Where the engine keeps its state: the ledger file and the staging area (a folder, or a
-    prefix of an S3 connection given as that connection's resource)."""
+    """Where the engine keeps its state: the ledger (a SQLite file, or the state database's URL —
+    an `EnvVar` when it comes from the environment) and the staging area (a folder, or a prefix of
+    an S3 connection given as that connection's resource)."""
 
-    ledger_path: str
+    ledger_path: str | None = None
+    database_url: str | None = None
+    database_schema: str = "s3_pipelines"
     staging_path: str | None = None
     staging_s3: S3ConnectionResource | None = None
     staging_prefix: str = "staging/"
 
     def ledger(self) -> Ledger:
+        if self.database_url:
+            return Ledger(self.database_url, schema=self.database_schema)
         return Ledger(self.ledger_path)
 
     def staging(self) -> StagingStore:
-        if self.staging_s3 is not None:
-            return StagingStore(Path(self.ledger_path).parent / "staging-tmp", s3_client=self.staging_s3.get_client(),
-                                prefix=self.staging_prefix)
+        if self.staging_s3 is not None:  # files are built in temp folders, removed once uploaded
+            return StagingStore(None, s3_client=self.staging_s3.get_client(), prefix=self.staging_prefix)
         return StagingStore(self.staging_path)
+
+
+def state_location(cfg) -> dict:
+    """PipelineStateResource's fields for where a config keeps its ledger: the state database (its
+    URL as an `EnvVar` when it comes from the environment, so no run config shows it) or the file."""
+    db = cfg.state_database()
+    if db is None:
+        return {"ledger_path": str(cfg.ledger_path())}
+    url = db if isinstance(db, str) else (dg.EnvVar(db.env) if db.env else db.resolve())
+    return {"database_url": url, "database_schema": cfg.state.schema_name}
 
 
 def writer_pool(name: str, conn) -> str | None:

@@ -57,7 +57,7 @@ def run_pending(cfg: PipelinesConfig, select: list[str] | None = None,
         raise ValueError(f"no stream named {', '.join(unknown)} (streams: {', '.join(cfg.streams) or 'none'})")
     ensure_dagster_home(cfg)
     defs = build_definitions(cfg)
-    ledger = Ledger(cfg.ledger_path())
+    ledger = Ledger.from_config(cfg)
     names = select or list(cfg.streams)
     with dg.DagsterInstance.get() as instance:
         holders = {r for n in names for r in ledger.loading_runs(n) | set(ledger.open_partition_runs(n).values())}

@@ -104,3 +104,15 @@ def test_stale_pending_partitions(state_db):
     assert led.stale_pending_partitions("s", dt.timedelta(seconds=-1)) == ["2026-11-20"]
     led.claim("s", "2026-11-20", "r")
     assert led.stale_pending_partitions("s", dt.timedelta(seconds=-1)) == []
+
+
+def test_a_new_attempt_of_the_same_run_takes_back_what_the_dead_attempt_held(state_db):
+    """A Celery worker killed mid-step: the step is delivered again, under the same run, whose
+    lease the new attempt keeps alive. Only a claim that says so takes its own objects back."""
+    led = state_db.ledger()
+    led.register("s", [obj("a"), obj("b")], day)
+    assert len(led.claim("s", "2026-11-20", "run1")) == 2  # the attempt that dies
+    assert led.claim("s", "2026-11-20", "run1") == []  # a plain claim leaves them
+    assert led.claim("s", "2026-11-20", "run2") == []  # another live run too
+    assert sorted(o.key for o in led.claim("s", "2026-11-20", "run1", retake_own=True)) == ["a", "b"]
+    assert {r.run_id for r in led.rows("s")} == {"run1"}
