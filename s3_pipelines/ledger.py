@@ -11,7 +11,7 @@ next run. Nothing here looks at processes, so it works the same across hosts.
 
 Object life: pending -> loading -> loaded | skipped | failed; a newer ETag of the same key makes
 the older loaded row `superseded` (its staged files are replaced); `changed` marks a version that
-vanished between listing and reading.
+vanished between listing and reading; `removed` an object deleted from S3 (s3_pipelines.events).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def _unversioned(db: StateConn) -> int:
             return version
     return 0
 
-TERMINAL = ("loaded", "skipped", "failed", "superseded", "changed")
+TERMINAL = ("loaded", "skipped", "failed", "superseded", "changed", "removed")
 MAX_BAD_RECORDS_KEPT = 100  # per object version; the count is always exact in objects.bad_rows
 LEASE = dt.timedelta(seconds=10)  # a run that has not renewed its lease for this long is gone
 

@@ -24,6 +24,7 @@ from .connections import (
 )
 from .port import BlueprintConfig, MappingConfig
 from .secrets import SecretRef
+from .snapshots import SnapshotConfig
 from .sinks import DestinationConfig, SyncConfig
 from .tables import TableConfig, implicit_stream_data, source_stream_name
 
@@ -127,6 +128,9 @@ class StreamConfig(Model):
     partitioning: Partitioning = Field(default_factory=Partitioning)
     sensor: bool = Field(True, description="create a sensor watching the selection")
     sensor_interval_seconds: int = Field(30, ge=5)
+    snapshot: SnapshotConfig | None = Field(None, description="objects are full snapshots of one table")
+    on_remove: Literal["keep", "delete_rows"] = Field(
+        "keep", description="an object removed from S3: keep what it loaded, or delete its entities / rows")
 
     @field_validator("schema_")
     @classmethod

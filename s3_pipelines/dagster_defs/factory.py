@@ -7,11 +7,14 @@ import dagster as dg
 from ..check import check_config
 from ..config.models import PipelinesConfig
 from ..targets import is_sql_target
+from .event_sensors import event_definitions, event_streams
+from .destination_assets import destination_definitions
 from .mapping_assets import mapping_definitions
 from .executor import executor_from_env
 from .resources import PipelineStateResource, S3ConnectionResource, SqlTargetResource, state_location
 from .sensors import partition_run_sensors, stream_sensor
 from .stream_assets import STATE, stream_assets
+from .sync_jobs import sync_definitions
 from .table_assets import table_definitions
 from .translator import S3PipelinesTranslator
 
@@ -40,6 +43,9 @@ def build_definitions(cfg: PipelinesConfig, translator: S3PipelinesTranslator | 
     )
     assets, jobs, sensors = [], [], []
     downstream = mapping_definitions(cfg, translator) + table_definitions(cfg, translator)
+    downstream += destination_definitions(cfg, translator)  # in their stream's job, after what feeds them
+    syncs = sync_definitions(cfg)  # partitioned jobs of their own
+    owned, stream_jobs = event_streams(cfg), {}  # streams read from S3 events, or snapshots: their own sensors
     for name, stream in cfg.streams.items():
         own = stream_assets(cfg, name, translator)
         assets += own
@@ -50,9 +56,14 @@ def build_definitions(cfg: PipelinesConfig, translator: S3PipelinesTranslator | 
             description=f"Load new objects of stream {name} and everything built from them",
         )
         jobs.append(job)
-        sensors.append(stream_sensor(name, stream, job))
+        stream_jobs[name] = job
+        if name not in owned:
+            sensors.append(stream_sensor(name, stream, job))
+    more_assets, more_jobs, more_sensors = event_definitions(cfg, stream_jobs, stream_job_name)
+    assets, jobs, sensors = assets + more_assets, jobs + more_jobs, sensors + more_sensors
     sensors += partition_run_sensors({stream_job_name(name): name for name in cfg.streams})
     # steps of one run share a process: the assets do their own parallel I/O, and a process per
     # step costs seconds and hundreds of MB on small machines
-    return dg.Definitions(assets=assets + downstream, jobs=jobs, sensors=sensors, resources=resources,
+    return dg.Definitions(assets=assets + downstream + syncs.assets, jobs=jobs + syncs.jobs, sensors=sensors,
+                          schedules=syncs.schedules, resources=resources,
                           executor=executor_from_env())
