@@ -32,11 +32,13 @@ NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 NAME_RULE = "names are letters, digits and _, not starting with a digit"
 
 
-def load_checked(path: str | os.PathLike | None = None) -> PipelinesConfig:
-    """The file parsed and checked; ConfigError with every problem of both when it is not usable."""
+def load_checked(path: str | os.PathLike | None = None, check_env: bool = False) -> PipelinesConfig:
+    """The file parsed and checked; ConfigError with every problem of both when it is not usable.
+    `check_env`: also every `{env: NAME}` reference must name a set variable."""
     p, data, lines = read_file(path)
     cfg, problems = parse(p, data, lines)
-    found = problems + [q for q in locate(check(data, cfg), lines) if q not in problems]
+    semantic = check(data, cfg) + (env_problems(data) if check_env else [])
+    found = problems + [q for q in locate(semantic, lines) if q not in problems]
     if found:
         raise ConfigError(p, found)
     return cfg
@@ -63,6 +65,18 @@ def check(data: dict, cfg: PipelinesConfig | None) -> list[str]:
         problems += resolve_entities(cfg, cfg.base_dir())[1]
         problems += plan_problems(cfg)
     return problems
+
+
+def env_problems(data, where: str = "") -> list[str]:
+    """`yaml.path: environment variable NAME is not set` for each `{env: NAME}` naming an unset one."""
+    if isinstance(data, dict):
+        if set(data) == {"env"} and isinstance(data["env"], str):
+            return [] if data["env"] in os.environ else [
+                f"{where}: environment variable {data['env']} is not set (set it, or pass --no-env to skip this check)"]
+        return [q for k, v in data.items() for q in env_problems(v, f"{where}.{k}".lstrip("."))]
+    if isinstance(data, list):
+        return [q for i, v in enumerate(data) for q in env_problems(v, f"{where}.{i}".lstrip("."))]
+    return []
 
 
 # --- names and references --------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from .config import ConfigError, json_schema, load_config
@@ -17,7 +18,7 @@ def _config_arg(p: argparse.ArgumentParser) -> None:
 def cmd_validate(args) -> int:
     from .check import load_checked
 
-    cfg = load_checked(args.config)
+    cfg = load_checked(args.config, check_env=not args.no_env)
     print(f"{cfg.source_path}: ok ({len(cfg.connections)} connection(s), {len(cfg.streams)} stream(s))")
     return 0
 
@@ -43,12 +44,14 @@ def cmd_partitions(args) -> int:
     from .ledger import Ledger
 
     cfg = load_config(args.config)
-    ledger = Ledger(cfg.ledger_path())
+    # a read-only command: a ledger that does not exist yet is empty, not created
+    fresh = getattr(cfg.state, "database", None) is None and not cfg.ledger_path().exists()
+    ledger = None if fresh else Ledger(cfg.ledger_path())
     names = [args.stream] if args.stream else list(cfg.streams)
     for name in names:
         if name not in cfg.streams:
             raise ConfigError(cfg.source_path, [f"no stream named {name!r}"])
-        rows = ledger.partitions(name)
+        rows = ledger.partitions(name) if ledger else []
         print(f"{name}: {len(rows)} partition(s) with objects")
         for r in rows:
             counts = ", ".join(f"{k} {v}" for k, v in r.items() if k not in ("partition", "rows"))
@@ -59,7 +62,7 @@ def cmd_partitions(args) -> int:
 def cmd_demo(args) -> int:
     from .demo.run import run_demo
 
-    return run_demo(workdir=args.workdir, dev=args.dev)
+    return run_demo(workdir=args.workdir, dev=args.dev, host=args.host, port=args.port)
 
 
 def cmd_test_mapping(args) -> int:
@@ -68,7 +71,7 @@ def cmd_test_mapping(args) -> int:
     result = test_mapping(load_config(args.config), args.mapping, file=args.file, latest=args.latest,
                           object_key=args.object_key, explain=args.explain)
     print(render(result, args.format))
-    return 0
+    return 1 if result["errors"] else 0
 
 
 def cmd_catalog_export(args) -> int:
@@ -93,16 +96,30 @@ def cmd_infer(args) -> int:
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("s3_pipelines")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="s3-pipelines", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="s3-pipelines", description="Self-hosted S3 ingestion on Dagster, declared in one YAML file.",
+        epilog="Every subcommand that reads the pipelines file takes --config PATH (default: "
+               "$S3_PIPELINES_CONFIG, then ./pipelines.yaml). Errors are one readable message and a non-zero exit.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="check the pipelines file")
+    p.add_argument("--no-env", action="store_true",
+                   help="do not check that the environment variables named by {env: NAME} are set")
     _config_arg(p)
     p.set_defaults(fn=cmd_validate)
 
     p = sub.add_parser("schema", help="print the JSON Schema of the pipelines file")
-    _config_arg(p)
     p.set_defaults(fn=cmd_schema)
 
     p = sub.add_parser("run", help="discover new objects now and load everything pending through Dagster")
@@ -111,19 +128,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_run)
 
     p = sub.add_parser("partitions", help="partition keys with objects, per stream (what to pass to --partition)")
-    p.add_argument("--stream", metavar="NAME")
+    p.add_argument("--stream", metavar="NAME", help="only this stream (default: every stream)")
     _config_arg(p)
     p.set_defaults(fn=cmd_partitions)
 
     p = sub.add_parser("demo", help="local S3 server + sample data, everything materialized")
     p.add_argument("--workdir", metavar="DIR", default=".s3_pipelines/demo",
-                   help="where the demo writes its config and state (wiped first)")
+                   help="where the demo writes its config and state: a new or empty folder, or one an "
+                        "earlier demo made (only then is it cleared)")
     p.add_argument("--dev", action="store_true", help="then start `dagster dev` on the demo (Ctrl-C stops)")
-    _config_arg(p)
+    p.add_argument("--host", default="127.0.0.1", help="with --dev: the UI's host (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=3000, help="with --dev: the UI's port (default 3000)")
     p.set_defaults(fn=cmd_demo)
 
     p = sub.add_parser("test-mapping", help="apply a mapping to one object's records and print the entities (writes nothing)")
-    p.add_argument("--mapping", required=True, metavar="NAME")
+    p.add_argument("--mapping", required=True, metavar="NAME", help="a mapping of the pipelines file (its `name`)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--file", metavar="PATH", help="a local file, read as the mapping's stream reads objects")
     src.add_argument("--latest", action="store_true", help="the newest object of the mapping's stream in S3")
@@ -137,15 +156,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("catalog", help="entities and audit log of a catalog")
     csub = p.add_subparsers(dest="catalog_command", required=True)
     c = csub.add_parser("export", help="entities of a blueprint, ordered by identifier")
-    c.add_argument("--blueprint", required=True, metavar="NAME")
+    c.add_argument("--blueprint", required=True, metavar="NAME", help="the blueprint whose entities to print")
     c.add_argument("--target", metavar="NAME", help="the catalog connection (when there are several)")
     c.add_argument("--format", choices=["json", "text"], default="text")
     _config_arg(c)
     c.set_defaults(fn=cmd_catalog_export)
     c = csub.add_parser("audit", help="audit rows of entity writes, oldest first")
     c.add_argument("--status", choices=["failure", "success"], type=str.lower)
-    c.add_argument("--mapping", metavar="NAME")
-    c.add_argument("--stream", metavar="NAME")
+    c.add_argument("--mapping", metavar="NAME", help="only the rows of this mapping")
+    c.add_argument("--stream", metavar="NAME", help="only the rows of this stream's objects")
     c.add_argument("--limit", type=int, metavar="N", help="only the newest N rows")
     c.add_argument("--target", metavar="NAME", help="the catalog connection (when there are several)")
     c.add_argument("--format", choices=["json", "text"], default="text")
@@ -153,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(fn=cmd_catalog_audit)
 
     p = sub.add_parser("infer", help="sample a stream; print its schema and a starter blueprint and mapping (YAML)")
-    p.add_argument("--stream", required=True, metavar="NAME")
+    p.add_argument("--stream", required=True, metavar="NAME", help="the stream to sample (a name under `streams:`)")
     p.add_argument("--records", type=int, default=1000, metavar="N", help="records to sample (default 1000)")
     p.add_argument("--objects", type=int, default=5, metavar="N", help="objects to read at most (default 5)")
     _config_arg(p)
@@ -177,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `... | head` closed the pipe: not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's last flush does not fail again
+        return 141
 
 
 if __name__ == "__main__":

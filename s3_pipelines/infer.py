@@ -63,7 +63,7 @@ def jq_path(name: str) -> str:
     return f".body.{name}" if _NAME.match(name) else f'.body["{name}"]'
 
 
-def _sample(cfg: PipelinesConfig, stream_name: str, max_records: int, max_objects: int):
+def _sample(cfg: PipelinesConfig, stream_name: str, max_records: int, max_objects: int, bad: list):
     from .connections.s3 import S3Client
     from .ingest import S3ObjectSource, read_options
     from .selection import iter_selected
@@ -76,7 +76,7 @@ def _sample(cfg: PipelinesConfig, stream_name: str, max_records: int, max_object
         if objects >= max_objects or records >= max_records:
             break
         objects += 1
-        for batch in read_batches(S3ObjectSource(client, obj), obj, opts, lambda bad: None):
+        for batch in read_batches(S3ObjectSource(client, obj), obj, opts, lambda b, key=obj.key: bad.append((key, b))):
             batch = batch.slice(0, max_records - records)
             batches.append(pa.Table.from_batches([batch]))
             records += batch.num_rows
@@ -88,14 +88,16 @@ def _sample(cfg: PipelinesConfig, stream_name: str, max_records: int, max_object
 def infer_stream(cfg: PipelinesConfig, stream_name: str, max_records: int = 1000, max_objects: int = 5) -> str:
     if stream_name not in cfg.streams:
         raise ValueError(f"no stream named {stream_name!r} (streams: {', '.join(cfg.streams) or 'none'})")
-    tables, records, objects = _sample(cfg, stream_name, max_records, max_objects)
+    bad: list = []  # (object key, BadRecord): skipped, and said so in the output
+    tables, records, objects = _sample(cfg, stream_name, max_records, max_objects, bad)
     if not tables:
         raise ValueError(f"stream {stream_name} has no records to sample (objects read: {objects})")
     table = pa.concat_tables(tables, promote_options="permissive")
     columns = [f for f in table.schema if f.name not in PROVENANCE]
     rows, _ = batch_records(table)
-    schema = [{"name": f.name, "type": column_type(f.type)} for f in columns]
+    # the envelope's own `_airbyte_*` fields are metadata the reader keeps, not the stream's schema
     data = [f for f in columns if not f.name.startswith("_airbyte_")]
+    schema = [{"name": f.name, "type": column_type(f.type)} for f in data]
     names = [f.name for f in data]
     ident = next((n for n in _ID_NAMES if n in names), names[0] if names else None)
     title = next((n for n in _TITLE_NAMES if n in names), None)
@@ -122,4 +124,9 @@ def infer_stream(cfg: PipelinesConfig, stream_name: str, max_records: int = 1000
     head = (f"# s3-pipelines infer --stream {stream_name}: {records} record(s) from {objects} object(s)\n"
             f"# streams.{stream_name}.schema: the inferred column types (add it to the stream to fix them);\n"
             f"# blueprints and mappings: a starting point; check the identifier, title and property types.\n")
+    if bad:
+        head += f"# {len(bad)} bad record(s) skipped (not in the sample):\n" + "".join(
+            f"#   {key} line {b.line}: {b.reason}\n" for key, b in bad[:10])
+        if len(bad) > 10:
+            head += f"#   ... and {len(bad) - 10} more\n"
     return head + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120)

@@ -10,6 +10,14 @@ from .entities import entity_config
 from .export import audit_rows, export_entities
 
 
+OPTIONAL_FIELDS = ("icon", "team")  # Port's entity fields that most entities leave unset
+
+
+def without_empty(entity: dict) -> dict:
+    """An entity as Port shows it: `icon` and `team` only when they hold something."""
+    return {k: v for k, v in entity.items() if not (k in OPTIONAL_FIELDS and v is None)}
+
+
 def catalog_target_name(cfg: PipelinesConfig, explicit: str | None, blueprint: str | None = None) -> str:
     """--target, else the catalog the blueprint's mappings write to, else the only catalog."""
     catalogs = sql_connections(cfg.connections)
@@ -27,12 +35,19 @@ def catalog_target_name(cfg: PipelinesConfig, explicit: str | None, blueprint: s
                      else f"no {target_types()} connection in the config")
 
 
+def _not_created(cfg: PipelinesConfig, name: str) -> bool:
+    """A DuckDB catalog whose file does not exist yet: read-only commands see it empty, not create it."""
+    conn = cfg.connections.get(name)
+    return getattr(conn, "type", None) == "duckdb" and not cfg.resolve(conn.path).exists()
+
+
 def export_command(cfg: PipelinesConfig, blueprint: str, target: str | None, fmt: str) -> str:
     ec = entity_config(cfg)
     ec.blueprint(blueprint)  # a clear error for a misspelt name
-    entities = export_entities(open_target(cfg, catalog_target_name(cfg, target, blueprint)), blueprint)
+    name = catalog_target_name(cfg, target, blueprint)
+    entities = [] if _not_created(cfg, name) else export_entities(open_target(cfg, name), blueprint)
     if fmt == "json":
-        return json.dumps(entities, indent=2, ensure_ascii=False)
+        return json.dumps([without_empty(e) for e in entities], indent=2, ensure_ascii=False)
     lines = [f"{len(entities)} {blueprint} entit{'y' if len(entities) == 1 else 'ies'}"]
     lines += [f"  {e['identifier']}  {e['title'] or ''}" for e in entities]
     return "\n".join(lines)
@@ -40,8 +55,10 @@ def export_command(cfg: PipelinesConfig, blueprint: str, target: str | None, fmt
 
 def audit_command(cfg: PipelinesConfig, *, status: str | None, mapping: str | None, stream: str | None,
                   limit: int | None, target: str | None, fmt: str) -> str:
-    rows = audit_rows(open_target(cfg, catalog_target_name(cfg, target)), status=status, mapping=mapping,
-                      stream=stream, limit=limit, newest_first=limit is not None)
+    name = catalog_target_name(cfg, target)
+    rows = [] if _not_created(cfg, name) else audit_rows(
+        open_target(cfg, name), status=status, mapping=mapping, stream=stream, limit=limit,
+        newest_first=limit is not None)
     if limit is not None:
         rows.reverse()  # the newest `limit` rows, printed oldest first
     if fmt == "json":

@@ -7,7 +7,10 @@ section (references, jq, SQL, Port's files) and reports it the same way, through
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -26,12 +29,42 @@ class ConfigError(Exception):
 
     def __init__(self, path: Path | str, problems: list[str]):
         self.path = str(path)
-        self.problems = problems
+        self.problems = sorted(problems, key=_line_of)  # in the order of the file; unlocated ones last
         super().__init__(f"{self.path}: " + "; ".join(problems))
 
     def render(self) -> str:
         head = f"{self.path}: {len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
         return "\n".join([head] + [f"  {p}" for p in self.problems])
+
+
+def _line_of(problem: str) -> float:
+    m = re.match(r"line (\d+)", problem)
+    return int(m.group(1)) if m else float("inf")
+
+
+@cache
+def _field_names() -> tuple[str, ...]:
+    """Every field name of the file's models (aliases included), for "did you mean" hints."""
+    names: set[str] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("properties"), dict):
+                names.update(node["properties"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(PipelinesConfig.model_json_schema(by_alias=True))
+    return tuple(sorted(names))
+
+
+def did_you_mean(word: str, choices=None) -> str:
+    """` (did you mean `compression`?)` when `word` is a likely misspelling of one of `choices`."""
+    close = difflib.get_close_matches(str(word), list(choices if choices is not None else _field_names()), n=1, cutoff=0.75)
+    return f" (did you mean `{close[0]}`?)" if close else ""
 
 
 def config_path(explicit: str | os.PathLike | None = None) -> Path:
@@ -77,7 +110,8 @@ def _message(err: dict) -> str:
         if msg.startswith(prefix):
             msg = msg[len(prefix):]
     if err["type"] == "extra_forbidden":
-        msg = "unknown field (check the spelling; `s3-pipelines schema` lists the fields)"
+        hint = did_you_mean(err["loc"][-1]) if err["loc"] else ""
+        msg = f"unknown field{hint}" if hint else "unknown field (check the spelling; `s3-pipelines schema` lists the fields)"
     elif err["type"] == "missing":
         msg = "required field is missing"
     elif err["type"] == "union_tag_invalid":

@@ -33,15 +33,20 @@ def test_mapping(cfg: PipelinesConfig, name: str, *, file: str | None = None, la
             raise ValueError(f"no such file: {file}")
         source, provenance = LocalFileSource(file, key=object_key), None
         key = object_key or Path(file).name
+        read = {"file": str(Path(file).resolve()), "key": key}
     else:
         source, provenance = _latest(cfg, spec.stream)
         key = object_key or provenance.key
+        read = {"uri": provenance.uri, "key": key, "etag": provenance.etag,
+                "size": provenance.size, "last_modified": str(provenance.last_modified),
+                "why": f"the newest object of stream {spec.stream}"}
     bad: list[BadRecord] = []
-    out = {"entities": [], "filtered_out": 0, "errors": []}
+    out = {"mapping": name, "object": read, "records": 0, "entities": [], "filtered_out": 0, "errors": []}
     bp = ec.blueprint(spec.blueprint)
     schema = None
     for batch in read_batches(source, provenance, read_options(stream), bad.append):
         schema = schema or batch.schema
+        out["records"] += batch.num_rows
         mapped = mapping.map_batch(batch, key)
         out["filtered_out"] += mapped.filtered_out
         for r in mapped.results:
@@ -101,15 +106,32 @@ def _latest(cfg: PipelinesConfig, stream_name: str):
 test_mapping.__test__ = False  # not a pytest test, despite its name
 
 
+def _without_empty(entity: dict) -> dict:
+    """As Port shows an entity: `icon` and `team` only when set."""
+    return {k: v for k, v in entity.items() if not (k in ("icon", "team") and v is None)}
+
+
 def render(result: dict, fmt: str) -> str:
     import json
 
+    shown = {**result, "entities": [_without_empty(e) for e in result["entities"]]}
     if fmt == "json":
-        return json.dumps(result, indent=2, ensure_ascii=False)
-    lines = [f"{len(result['entities'])} entit{'y' if len(result['entities']) == 1 else 'ies'}, "
+        return json.dumps(shown, indent=2, ensure_ascii=False)
+    read = result.get("object") or {}
+    where = read.get("uri") or read.get("file") or "?"
+    lines = [f"read {where}" + (f" ({read['why']}, {read['size']} bytes, modified {read['last_modified']})"
+                                if read.get("why") else ""),
+             f"mapping {result.get('mapping')}: {result.get('records', 0)} record(s) -> "
+             f"{len(result['entities'])} entit{'y' if len(result['entities']) == 1 else 'ies'}, "
              f"{result['filtered_out']} filtered out, {len(result['errors'])} error(s)"]
-    for e in result["entities"]:
+    for e in shown["entities"]:
         lines.append(f"  {e['blueprint']} {e['identifier']}" + (f"  {e['title']}" if e.get("title") else ""))
+        for field in ("icon", "team", "operation"):
+            if e.get(field) is not None:
+                lines.append(f"    {field}: {json.dumps(e[field], ensure_ascii=False)}")
+        for field in ("properties", "relations"):
+            for k, v in (e.get(field) or {}).items():
+                lines.append(f"    {field}.{k}: {json.dumps(v, ensure_ascii=False, default=str)}")
     for e in result["errors"]:
         lines.append(f"  error: {e['object_key']} line {e['line']}: {e['message']}")
     if "explain" in result:

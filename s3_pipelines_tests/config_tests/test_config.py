@@ -40,7 +40,8 @@ def write(tmp_path: Path, text: str, name="pipelines.yaml") -> Path:
 
 def cli(*args, cwd=None, env=None):
     return subprocess.run([sys.executable, "-m", "s3_pipelines.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, env={**os.environ, **(env or {})}, timeout=60)
+                          cwd=cwd, env={"TEST_KEY_ID": "k", "TEST_SECRET": "s", **os.environ, **(env or {})},
+                          timeout=60)  # the variables GOOD names: `validate` checks they are set
 
 
 def test_good_file_loads_and_resolves_paths(tmp_path):

@@ -29,9 +29,11 @@ def test_test_mapping_on_a_file_and_on_the_latest_object_writes_nothing(catalog_
     p = catalog_pipeline
     local = tmp_path / "sample.jsonl.gz"
     local.write_bytes(jsonl_gz([user(1), user(2, email="nope"), user(3, deleted=True), user(4, is_admin="yes")]))
-    out = json.loads(cli(p, "test-mapping", "--mapping", "users", "--file", str(local), "--format", "json").stdout)
+    r = cli(p, "test-mapping", "--mapping", "users", "--file", str(local), "--format", "json", check=False)
+    assert r.returncode == 1, r.stderr  # errors: a script sees them in the exit code
+    out = json.loads(r.stdout)
     assert [e["identifier"] for e in out["entities"]] == ["U0001"]
-    assert out["entities"][0] == {"blueprint": "user", "identifier": "U0001", "title": "user1", "icon": None, "team": None,
+    assert out["entities"][0] == {"blueprint": "user", "identifier": "U0001", "title": "user1",
                                   "properties": {"name": "user1", "is_admin": False, "email": "user1@example.com",
                                                  "tier": "pro"}, "relations": {"team": "T1"}}
     assert out["filtered_out"] == 1
@@ -57,7 +59,7 @@ def test_catalog_export_and_audit_after_a_run(catalog_pipeline):
     p.run("users", part)
     users = json.loads(cli(p, "catalog", "export", "--blueprint", "user", "--format", "json").stdout)
     assert [u["identifier"] for u in users] == ["U0001", "U0002"]
-    assert set(users[0]) == {"blueprint", "identifier", "title", "icon", "team", "properties", "relations"}
+    assert set(users[0]) == {"blueprint", "identifier", "title", "properties", "relations"}  # no null icon/team
     teams = json.loads(cli(p, "catalog", "export", "--blueprint", "team", "--format", "json").stdout)
     assert [t["identifier"] for t in teams] == ["T0", "T1", "T2"]
     failures = json.loads(cli(p, "catalog", "audit", "--status", "failure", "--format", "json").stdout)
