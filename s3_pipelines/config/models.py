@@ -114,8 +114,10 @@ class StreamConfig(Model):
     connection: str
     description: str | None = None
     select: Select
-    format: Literal["csv", "jsonl", "json", "parquet", "auto"] = "auto"
-    compression: Literal["auto", "gzip", "zstd", "none"] = "auto"
+    format: str = Field("auto", description="a format of the readers' registry (csv, jsonl, json, parquet, ...) "
+                        "or auto (from the key's extension, then the content); checked by s3_pipelines.check")
+    compression: str = Field("auto", description="auto (magic bytes), a codec of the readers' registry (gzip, "
+                             "zstd, ...) or none; checked by s3_pipelines.check")
     csv: CsvOptions = Field(default_factory=CsvOptions)
     envelope: Literal["none", "airbyte"] = "none"
     schema_: list[ColumnSpec] | None = Field(None, alias="schema")
@@ -288,6 +290,8 @@ def implicit_streams(tables: dict[str, TableConfig]) -> dict[str, tuple[str, Str
 
 
 def json_schema() -> dict[str, Any]:
+    """The file's shapes; `s3_pipelines.check.json_schema` adds the names the registries accept
+    (formats, compressions), which this leaf cannot import."""
     schema = PipelinesConfig.model_json_schema(by_alias=True)
     schema["properties"].pop("source_path", None)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -31,8 +31,9 @@ def _alias(*names: str) -> AliasChoices:
 class FormatSettings(Model):
     """Polaris `formatSettings`. Every object of one table has the same format."""
 
-    format: Literal["nd-json", "csv", "tsv", "parquet"]
-    compression: Literal["auto", "gzip", "zstd", "none"] = "auto"
+    format: str = Field(description="nd-json, csv, tsv, parquet (Polaris' names), or any format of the readers' "
+                        "registry; checked by s3_pipelines.check")
+    compression: str = "auto"
     has_header: bool = Field(True, validation_alias=_alias("has_header", "findColumnsFromHeader"),
                              description="csv/tsv: the first row (after skipped rows) names the columns")
     skip_header_rows: int = Field(0, ge=0, validation_alias=_alias("skip_header_rows", "skipHeaderRows"),
@@ -200,7 +201,7 @@ def implicit_stream_data(name: str, table: TableConfig) -> dict | None:
         "connection": table.connection,
         "description": table.description or f"Objects of table {name}",
         "select": table.select_fields(),
-        "format": {"nd-json": "jsonl", "csv": "csv", "tsv": "csv", "parquet": "parquet"}[fs.format],
+        "format": "csv" if fs.format == "tsv" else fs.format,  # nd-json is an alias of jsonl in the registry
         "compression": fs.compression,
         "schema": [{"name": c.name, "type": c.type} for c in table.input_schema or []],
         # Polaris counts parse exceptions per job; one object alone may not pass the job's limit

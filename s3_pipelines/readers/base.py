@@ -1,10 +1,11 @@
-"""Options, bad-record reports, sources and the bad-record policy shared by every format."""
+"""Options, bad-record reports, sources, the bad-record policy shared by every format, and `Format`,
+which each format's module declares (the registry, `registry.py`, lists them)."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import BinaryIO, Callable, Protocol, runtime_checkable
+from typing import BinaryIO, Callable, Iterator, Protocol, runtime_checkable
 
 from ..objects import BadRecordError, ObjectError
 from .options import ColumnSpec, CsvOptions
@@ -12,8 +13,8 @@ from .options import ColumnSpec, CsvOptions
 
 @dataclass(frozen=True)
 class ReadOptions:
-    format: str = "auto"  # csv | jsonl | json | parquet | auto
-    compression: str = "auto"  # auto | gzip | zstd | none
+    format: str = "auto"  # a name (or alias) of registry.FORMATS, or auto
+    compression: str = "auto"  # auto | a name of compression.CODECS | none
     csv: CsvOptions = field(default_factory=CsvOptions)
     envelope: str = "none"  # none | airbyte
     schema: tuple[ColumnSpec, ...] | None = None
@@ -74,3 +75,21 @@ class Policy:
         if self.count > self.opts.max_errors:
             raise ObjectError(self.key, f"more than {self.opts.max_errors} bad records", line)
         self.on_bad(BadRecord(self.key, line, reason))
+
+
+@dataclass(frozen=True)
+class Format:
+    """One input format, declared by its reader's module as `FORMAT`.
+
+    `read(reader, key, policy, opts)` gets the decompressed bytes as a `ChunkReader` (a byte-stream
+    format), or, when `random_access`, `read(source, opts)` gets the object to seek in (Parquet's
+    footer); both yield `records.Piece`s. `magic` recognises a random-access format by its first
+    bytes when the key names no format; `aliases` are other names a config may give (Polaris')."""
+
+    name: str
+    suffixes: tuple[str, ...]
+    read: Callable[..., Iterator]
+    random_access: bool = False
+    magic: bytes = b""
+    aliases: tuple[str, ...] = ()
+    title: str = ""  # the name in messages, when not `name`

@@ -3,13 +3,15 @@
 gzip goes through zlib (multi-member aware, output bounded per call); zstd through a
 `decompressobj` fed in small slices, because `stream_reader` silently stops at a truncated
 frame and we must report truncation. Every path counts decompressed bytes against the
-decompression-bomb limit.
+decompression-bomb limit. `CODECS` is the registry of compressions (name, key suffixes, magic
+bytes, decompressor): a new one is a decompressor and a line there.
 """
 
 from __future__ import annotations
 
 import zlib
-from typing import BinaryIO, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Callable, Iterator
 
 import zstandard
 
@@ -44,17 +46,13 @@ class PushbackStream:
 
 
 def detect_compression(head: bytes) -> str:
-    if head.startswith(GZIP_MAGIC):
-        return "gzip"
-    if head.startswith(ZSTD_MAGIC):
-        return "zstd"
-    return "none"
+    return next((c.name for c in CODECS.values() if head.startswith(c.magic)), "none")
 
 
 def iter_decompressed(raw: PushbackStream, compression: str, key: str, limit: int) -> Iterator[bytes]:
     """Decompressed pieces of `raw` (never empty). Raises ObjectError past `limit` bytes or on a
     truncated / corrupt stream."""
-    pieces = {"gzip": _gunzip, "zstd": _unzstd, "none": _plain}[compression](raw, key)
+    pieces = (CODECS[compression].decompress if compression != "none" else _plain)(raw, key)
     total = 0
     for piece in pieces:
         total += len(piece)
@@ -118,6 +116,20 @@ def _unzstd(raw: PushbackStream, key: str) -> Iterator[bytes]:
                 yield out
     if in_frame:
         raise ObjectError(key, "truncated or corrupt zstd stream: unexpected end of data")
+
+
+@dataclass(frozen=True)
+class Codec:
+    name: str
+    suffixes: tuple[str, ...]
+    magic: bytes
+    decompress: Callable[[PushbackStream, str], Iterator[bytes]]
+
+
+CODECS: dict[str, Codec] = {c.name: c for c in (
+    Codec("gzip", (".gz", ".gzip"), GZIP_MAGIC, _gunzip),
+    Codec("zstd", (".zst", ".zstd"), ZSTD_MAGIC, _unzstd),
+)}
 
 
 class ChunkReader:

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..objects import ObjectError
-from .base import Policy, ReadOptions
+from .base import Format, Policy, ReadOptions
 from .compression import ChunkReader
 from .records import Piece
 
@@ -125,6 +125,9 @@ def read_csv(reader: ChunkReader, key: str, policy: Policy, opts: ReadOptions) -
         raise ObjectError(key, "a quoted value opened in the last row is never closed: it runs to the end of "
                                "the object, taking every line after it", last_line)
     numbering.finish()
+
+
+FORMAT = Format("csv", (".csv", ".tsv"), read_csv)
 
 
 class _Tail:

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..objects import ObjectError
-from .base import Policy, ReadOptions
+from .base import Format, Policy, ReadOptions
 from .compression import ChunkReader
 from .records import Piece, json_dumps, table_from_records
 
@@ -76,6 +76,9 @@ def read_json(reader: ChunkReader, key: str, policy: Policy, opts: ReadOptions) 
         raise ObjectError(key, f"{reason}; the rest of the document cannot be read", where) from None
     if batch:
         yield _piece(batch, rows)
+
+
+FORMAT = Format("json", (".json",), read_json)
 
 
 def _first_line(e: Exception) -> str:

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from .base import Policy, ReadOptions
+from .base import Format, Policy, ReadOptions
 from .compression import ChunkReader
 from .records import Piece, table_from_records
 
@@ -192,6 +192,9 @@ def read_jsonl(reader: ChunkReader, key: str, policy: Policy, opts: ReadOptions)
         row0 += n_records
         if piece.table.num_rows:
             yield piece
+
+
+FORMAT = Format("jsonl", (".ndjson", ".jsonl"), read_jsonl, aliases=("nd-json",))
 
 
 def _nonblank_lines(chunk: bytes, n_lines: int) -> np.ndarray:

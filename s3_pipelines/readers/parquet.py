@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..objects import ObjectError
-from .base import ObjectSource, ReadOptions
+from .base import Format, ObjectSource, ReadOptions
 from .records import Piece
 
 
@@ -39,3 +39,6 @@ def read_parquet(source: ObjectSource, opts: ReadOptions) -> Iterator[Piece]:
             row += n
     finally:
         f.close()
+
+
+FORMAT = Format("parquet", (".parquet", ".pq"), read_parquet, random_access=True, magic=b"PAR1", title="Parquet")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from s3_pipelines.check import check_config, load_checked
-from s3_pipelines.config import CONNECTION_TYPES, ConfigError, json_schema, load_config
+from s3_pipelines.check import check_config, json_schema, load_checked
+from s3_pipelines.config import CONNECTION_TYPES, ConfigError, load_config
 
 GOOD = """
 connections:
