@@ -57,7 +57,7 @@ def bulk_sync_definitions(cfg: PipelinesConfig, name: str) -> SyncDefinitions:
             "dagster/row_count": r.rows,
         })
 
-    job = dg.define_asset_job(sync_job_name(name), selection=[spec.key], partitions_def=pdef,
+    job = dg.define_asset_job(sync_job_name(name), selection=[spec.key],
                               description=f"Bulk sync {name}: one run per stream and day")
     out = SyncDefinitions([_bulk], [job])
     if sync.schedule:

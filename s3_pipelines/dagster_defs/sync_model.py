@@ -48,7 +48,7 @@ def model_sync_definitions(cfg: PipelinesConfig, name: str) -> SyncDefinitions:
                        "rows_updated": r.rows_updated, "rows_deleted": r.rows_deleted})
         return dg.MaterializeResult(metadata=md)
 
-    job = dg.define_asset_job(sync_job_name(name), selection=[spec.key], partitions_def=pdef,
+    job = dg.define_asset_job(sync_job_name(name), selection=[spec.key],
                               description=f"Model sync {name}: one run per day")
     out = SyncDefinitions([_model], [job])
     if sync.schedule:
