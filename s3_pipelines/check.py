@@ -22,7 +22,9 @@ from .check_sinks import sink_problems
 from .config.connections import S3ConnectionConfig
 from .config.loader import ConfigError, locate, parse, read_file
 from .config.models import PipelinesConfig
+from .config.models import json_schema as shape_schema
 from .config.tables import source_stream_name
+from .readers.registry import compression_names, format_names
 from .datasources import config_problems as datasource_problems, resolve_streams
 from .tables.macros import connect
 from .tables.plan import PlanError, build_plan, input_columns
@@ -106,7 +108,7 @@ def reference_problems(data: dict) -> list[str]:
         conn = conns.get(database)
         if not isinstance(conn, dict) or conn.get("type") != "postgres":
             problems.append(f"state.database: no postgres connection named {database!r}")
-    return problems + _table_problems(_section(data, "tables"), conns, streams)
+    return problems + _table_problems(_section(data, "tables"), conns, streams) + format_problems(data)
 
 
 def _s3_problems(where: str, field: str, conn_name, conns: dict, uris, uris_where: str) -> list[str]:
@@ -187,3 +189,44 @@ def plan_problems(cfg: PipelinesConfig) -> list[str]:
     finally:
         con.close()
     return problems
+
+
+# --- names the registries give ---------------------------------------------------------------
+# The config is a leaf, so its `format` and `compression` are strings; the readers' registry says
+# which names are good, here (with pydantic's words for a bad literal) and in the JSON Schema.
+
+
+def table_format_names() -> list[str]:
+    """What a table's `format_settings.format` may say: Polaris' `tsv` (csv with tabs) and every format."""
+    return [n for n in format_names() if n != "auto"] + ["tsv"]
+
+
+def format_problems(data: dict) -> list[str]:
+    stream_names, table_names = (format_names(), compression_names()), (table_format_names(), compression_names())
+    places = [(f"streams.{name}", s, stream_names) for name, s in _section(data, "streams").items()]
+    for name, t in _section(data, "tables").items():
+        t = t if isinstance(t, dict) else {}
+        places += [(f"tables.{name}.{key}", _section(t, key), stream_names) for key in ("source_options", "sourceOptions")]
+        places += [(f"tables.{name}.{key}", _section(t, key), table_names) for key in ("format_settings", "formatSettings")]
+    problems = []
+    for where, fields, (formats, compressions) in places:
+        for field, names in (("format", formats), ("compression", compressions)):
+            if isinstance(fields, dict) and field in fields and fields[field] not in names:
+                problems.append(f"{where}.{field}: Input should be {_one_of(names)}")
+    return problems
+
+
+def _one_of(names: list[str]) -> str:
+    quoted = [repr(n) for n in names]
+    return f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+def json_schema() -> dict:
+    """The JSON Schema of `pipelines.yaml` (`s3-pipelines schema`): the config's shapes, and the format
+    and compression names of the readers' registry as enums."""
+    schema = shape_schema()
+    enums = {("StreamConfig", "format"): format_names(), ("StreamConfig", "compression"): compression_names(),
+             ("FormatSettings", "format"): table_format_names(), ("FormatSettings", "compression"): compression_names()}
+    for (model, field), names in enums.items():
+        schema["$defs"][model]["properties"][field]["enum"] = names
+    return schema

@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-from .config import ConfigError, json_schema, load_config
+from .config import ConfigError, load_config
 
 
 def _config_arg(p: argparse.ArgumentParser) -> None:
@@ -24,6 +24,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_schema(args) -> int:
+    from .check import json_schema
+
     print(json.dumps(json_schema(), indent=2))
     return 0
 

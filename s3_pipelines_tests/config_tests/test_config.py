@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from s3_pipelines.check import load_checked as load_config
-from s3_pipelines.config import ConfigError, json_schema
+from s3_pipelines.check import json_schema
+from s3_pipelines.config import ConfigError
 
 GOOD = """
 connections:
