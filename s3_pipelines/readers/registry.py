@@ -5,7 +5,7 @@ Compressions are `compression.CODECS`."""
 
 from __future__ import annotations
 
-from . import csv, json, jsonl, parquet
+from . import arrow, csv, json, jsonl, parquet
 from .base import Format
 from .compression import CODECS
 
@@ -14,6 +14,7 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
     jsonl.FORMAT,
     json.FORMAT,
     parquet.FORMAT,
+    arrow.FORMAT,
 )}
 
 ALIASES = {alias: f.name for f in FORMATS.values() for alias in f.aliases}
