@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_schema)
 
     p = sub.add_parser("run", help="discover new objects now and load everything pending through Dagster")
-    p.add_argument("--select", nargs="+", metavar="NAME", help="only these streams")
+    p.add_argument("--select", nargs="+", metavar="NAME", help="only these streams, destinations (their stream) or syncs")
     _config_arg(p)
     p.set_defaults(fn=cmd_run)
 

@@ -19,6 +19,7 @@ from ..connections.s3 import S3AccessError, S3Client
 from ..ledger import Ledger
 from .factory import build_definitions, stream_job_name
 from .run_health import run_is_over, settle
+from .sink_runner import run_syncs, split_select
 from .stream_assets import DISCOVERED_TAG
 
 DAGSTER_YAML = Path(__file__).parents[1] / "dagster.yaml"
@@ -52,9 +53,16 @@ def ensure_dagster_home(cfg: PipelinesConfig) -> Path:
 
 def run_pending(cfg: PipelinesConfig, select: list[str] | None = None,
                 log: Callable[[str], None] = print) -> list[StreamOutcome]:
-    unknown = sorted(set(select or []) - set(cfg.streams))
-    if unknown:
-        raise ValueError(f"no stream named {', '.join(unknown)} (streams: {', '.join(cfg.streams) or 'none'})")
+    """Streams (and everything built from them, destinations included), then the selected syncs."""
+    streams, syncs = split_select(cfg, select)
+    outcomes = _run_streams(cfg, streams, log) if streams or not syncs else []
+    if syncs:
+        ensure_dagster_home(cfg)
+        outcomes += run_syncs(cfg, build_definitions(cfg), syncs, log)
+    return outcomes
+
+
+def _run_streams(cfg: PipelinesConfig, select: list[str] | None, log: Callable[[str], None]) -> list[StreamOutcome]:
     ensure_dagster_home(cfg)
     defs = build_definitions(cfg)
     ledger = Ledger.from_config(cfg)
