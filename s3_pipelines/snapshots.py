@@ -28,7 +28,7 @@ from .ingest import S3ObjectSource, read_options
 from .ledger import Ledger, LedgerRow
 from .objects import S3Object
 from .readers import PROVENANCE, read_batches
-from .selection import glob_to_regex
+from .selection import glob_to_regex, static_prefix
 from .targets import SqlTarget, Tx, qident, sql_connections
 
 MARKS = "s3p_snapshots"
@@ -60,11 +60,15 @@ def directory_of(snap: SnapshotConfig, conn_prefix: str, key: str) -> str | None
 def table_name(stream: str, snap: SnapshotConfig, directory: str) -> str:
     if snap.mode == "single_table":
         return snap.table or stream
-    return f"{stream}__{slug(directory)}"
+    return f"{stream}__{slug(snap, directory)}"
 
 
-def slug(directory: str) -> str:
-    return re.sub(r"\W+", "_", directory.strip("/")).strip("_") or "root"
+def slug(snap: SnapshotConfig, directory: str) -> str:
+    """A directory's name in asset keys and tables: what the pattern's wildcards matched
+    (`exports/*/` and `exports/teams/` -> `teams`)."""
+    fixed = static_prefix(snap.directory_glob_pattern or "")
+    rest = directory[len(fixed):] if directory.startswith(fixed) else directory
+    return re.sub(r"\W+", "_", rest.strip("/")).strip("_") or "root"
 
 
 def target_of(cfg: PipelinesConfig, snap: SnapshotConfig) -> str:

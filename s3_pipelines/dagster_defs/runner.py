@@ -17,6 +17,7 @@ from .. import ingest
 from ..config.models import PipelinesConfig
 from ..connections.s3 import S3AccessError, S3Client
 from ..ledger import Ledger
+from .event_runner import drain_and_reconcile, run_snapshots
 from .factory import build_definitions, stream_job_name
 from .run_health import run_is_over, settle
 from .sink_runner import run_syncs, split_select
@@ -71,7 +72,17 @@ def _run_streams(cfg: PipelinesConfig, select: list[str] | None, log: Callable[[
         holders = {r for n in names for r in ledger.loading_runs(n) | set(ledger.open_partition_runs(n).values())}
         for run_id in settle(instance, ledger, holders, log):  # killed earlier: their objects come back
             log(f"run {run_id} was killed or crashed: marked failed, its objects are taken over")
-        return [_run_stream(cfg, defs, instance, ledger, name, log) for name in names]
+        # event-driven and snapshot streams: drain their queues, then the reconciling listing
+        errors = drain_and_reconcile(cfg, ledger, names, log)
+        outcomes = []
+        for name in names:
+            if cfg.streams[name].snapshot is None:
+                outcomes.append(_run_stream(cfg, defs, instance, ledger, name, log))
+            else:
+                outcomes.append(StreamOutcome(name))
+                run_snapshots(defs, instance, ledger, name, outcomes[-1])
+            outcomes[-1].errors[:0] = errors.get(name, [])
+        return outcomes
 
 
 def _run_stream(cfg, defs, instance, ledger: Ledger, name: str, log) -> StreamOutcome:

@@ -25,10 +25,10 @@ def snapshot_job_name(stream: str) -> str:
     return f"{stream}_snapshot_job"
 
 
-def snapshot_key(stream: str, directory: str, mode: str) -> dg.AssetKey:
-    if mode == "single_table":
+def snapshot_key(stream: str, directory: str, snap) -> dg.AssetKey:
+    if snap.mode == "single_table":
         return dg.AssetKey([stream, "snapshot"])
-    return dg.AssetKey([stream, "snapshots", snapshots.slug(directory)])
+    return dg.AssetKey([stream, "snapshots", snapshots.slug(snap, directory)])
 
 
 def snapshot_directories(cfg: PipelinesConfig, name: str, client: S3Client | None = None) -> list[str]:
@@ -39,7 +39,7 @@ def snapshot_directories(cfg: PipelinesConfig, name: str, client: S3Client | Non
     if snap.mode == "single_table":
         return [""]
     conn = cfg.s3_connection(stream.connection)
-    keys = {r.obj.key for r in Ledger(cfg.ledger_path()).rows(name)}
+    keys = {r.obj.key for r in Ledger.from_config(cfg).rows(name)}
     try:
         client = client or S3Client.from_config(conn)
         keys |= {o.key for o in selection.iter_selected(client, stream.select, missing=[])}
@@ -54,7 +54,7 @@ def snapshot_definitions(cfg: PipelinesConfig) -> tuple[list, dict, dict]:
     for name, stream in cfg.streams.items():
         if stream.snapshot is None:
             continue
-        own = {d: snapshot_key(name, d, stream.snapshot.mode) for d in snapshot_directories(cfg, name)}
+        own = {d: snapshot_key(name, d, stream.snapshot) for d in snapshot_directories(cfg, name)}
         assets += [_snapshot_asset(cfg, name, d, k) for d, k in own.items()]
         keys[name] = own
         jobs[name] = dg.define_asset_job(snapshot_job_name(name), selection=dg.AssetSelection.assets(*own.values()),

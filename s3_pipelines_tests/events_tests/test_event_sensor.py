@@ -40,7 +40,7 @@ def test_new_object_drives_a_run_and_messages_go_only_after_the_run_request(even
     assert "events_sensor" not in {s.name for s in defs.sensors}  # no listing sensor every 30 s
     bucket.client.put_bytes("in/a b+c.jsonl", line(1))  # a space and a plus: %2B and + in the event
     bucket.client.put_bytes("other/x.jsonl", line(2))  # outside every stream
-    ledger = Ledger(cfg.ledger_path())
+    ledger = Ledger.from_config(cfg)
     with dg.DagsterInstance.ephemeral() as instance:
         first, cursor = tick(defs, instance, "lake_events", None)
         assert [(r.job_name, r.tags["s3_pipelines/discovered"]) for r in first.run_requests] == [("events_job", "1")]
@@ -87,7 +87,7 @@ def test_lost_duplicated_shuffled_messages_load_every_object_once_after_one_reco
     for b in sent:
         bucket.sqs.send_message(QueueUrl=bucket.queue_url, MessageBody=b)
 
-    ledger = Ledger(cfg.ledger_path())
+    ledger = Ledger.from_config(cfg)
     with dg.DagsterInstance.ephemeral() as instance:
         cursor, asked = None, []
         for _ in range(3):  # until the queue is empty
@@ -116,7 +116,7 @@ def test_a_run_longer_than_the_visibility_timeout(event_bucket, moto_server, tmp
     bucket = event_bucket(visibility=1)
     cfg, defs = defs_of(write_config(tmp_path, bucket, STREAMS, monkeypatch=monkeypatch, server=moto_server))
     bucket.client.put_bytes("in/slow.jsonl", line(1))
-    ledger = Ledger(cfg.ledger_path())
+    ledger = Ledger.from_config(cfg)
     with dg.DagsterInstance.ephemeral() as instance:
         first, cursor = tick(defs, instance, "lake_events", None)
         time.sleep(2.5)  # a long run: past the queue's own visibility timeout
@@ -138,5 +138,22 @@ def test_unreadable_message_is_reported_and_left_to_the_redrive_policy(event_buc
         assert obs.metadata["event_unreadable_this_tick"].value == 1
         tick(defs, instance, "lake_events", cursor)
         assert bucket.count() == 1  # not deleted: maxReceiveCount moves it to the dead-letter queue
-        n, recent = EventStore(Ledger(cfg.ledger_path())).dead_letters(bucket.queue_url)
+        n, recent = EventStore(Ledger.from_config(cfg)).dead_letters(bucket.queue_url)
         assert n == 1 and recent[0]["reason"].startswith("unreadable")
+
+
+def test_run_command_drains_the_queue_then_reconciles(event_bucket, moto_server, tmp_path, monkeypatch):
+    from s3_pipelines.dagster_defs.runner import run_pending
+
+    bucket = event_bucket()
+    cfg, _ = defs_of(write_config(tmp_path, bucket, STREAMS, monkeypatch=monkeypatch, server=moto_server))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    for i in range(5):
+        bucket.client.put_bytes(f"in/{i}.jsonl", line(i))
+    lost = bucket.sqs.receive_message(QueueUrl=bucket.queue_url, MaxNumberOfMessages=2)["Messages"]
+    for m in lost:  # two notifications never reach us
+        bucket.sqs.delete_message(QueueUrl=bucket.queue_url, ReceiptHandle=m["ReceiptHandle"])
+    [outcome] = run_pending(cfg, log=lambda m: None)
+    assert outcome.ok and outcome.objects == 5 and outcome.rows == 5
+    assert bucket.count() == 0
+    assert loaded(Ledger.from_config(cfg)) == {f"in/{i}.jsonl": 1 for i in range(5)}
