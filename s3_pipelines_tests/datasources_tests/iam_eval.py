@@ -114,7 +114,7 @@ def s3_request(method: str, target: str) -> Request | None:
 def requests_in_log(text: str) -> list[tuple[Request, int]]:
     """(request, HTTP status) of each S3 request in a werkzeug-style access log (moto's)."""
     out = []
-    for m in _LINE.finditer(text):
+    for m in _LINE.finditer(re.sub(r"\x1b\[[0-9;]*m", "", text)):  # werkzeug colours refusals
         req = s3_request(m.group(1), m.group(2))
         if req is not None:
             out.append((req, int(m.group(3))))

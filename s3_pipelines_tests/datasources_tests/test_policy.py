@@ -77,6 +77,7 @@ def test_requests_of_a_server_log_become_actions():
         127.0.0.1 - - [02/Dec/2026 08:00:00] "DELETE /lake/out/k?uploadId=abc HTTP/1.1" 204 -
         127.0.0.1 - - [02/Dec/2026 08:00:00] "GET /lake?uploads&prefix=out%2F HTTP/1.1" 200 -
         127.0.0.1 - - [02/Dec/2026 08:00:00] "DELETE /lake/st/f.parquet HTTP/1.1" 204 -
+        127.0.0.1 - - [02/Dec/2026 08:00:00] "\x1b[31m\x1b[1mGET /lake/private/x HTTP/1.1\x1b[0m" 403 -
         127.0.0.1 - - [02/Dec/2026 08:00:00] "POST /moto-api/reset HTTP/1.1" 200 -
         ''')
     got = [(r.action, r.resource, r.context, status) for r, status in requests_in_log(log)]
@@ -88,6 +89,7 @@ def test_requests_of_a_server_log_become_actions():
         ("s3:AbortMultipartUpload", f"{B}/out/k", {}, 204),
         ("s3:ListBucketMultipartUploads", B, {}, 200),
         ("s3:DeleteObject", f"{B}/st/f.parquet", {}, 204),
+        ("s3:GetObject", f"{B}/private/x", {}, 403),
     ]
     assert s3_request("GET", "/lake") == Request("s3:ListBucket", B, {})
 
