@@ -20,6 +20,7 @@ from pathlib import Path
 from .catalog.entities import resolve_entities
 from .check_sinks import sink_problems
 from .config.connections import S3ConnectionConfig
+from .config import names
 from .config.loader import ConfigError, locate, parse, read_file
 from .config.models import PipelinesConfig
 from .config.models import json_schema as shape_schema
@@ -30,8 +31,7 @@ from .tables.macros import connect
 from .tables.plan import PlanError, build_plan, input_columns
 from .targets import TARGETS, sql_connections, target_types
 
-NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-NAME_RULE = "names are letters, digits and _, not starting with a digit"
+NAME_RE, NAME_RULE = names.NAME_RE, names.NAME_RULE  # hyphens and capitals too: config/names.py
 
 
 def load_checked(path: str | os.PathLike | None = None, check_env: bool = False) -> PipelinesConfig:
@@ -93,6 +93,8 @@ def reference_problems(data: dict) -> list[str]:
     conns, streams = _section(data, "connections"), _section(data, "streams")
     problems = [f"{section}.{name}: {NAME_RULE}" for section in ("connections", "streams")
                 for name in _section(data, section) if not NAME_RE.match(str(name))]
+    problems += [f"{section}.{b}: {a!r} and {b!r} are both {names.dagster_name(b)!r} in Dagster (config/names.py): rename one"
+                 for section in ("connections", "streams", "tables") for a, b in names.clashes(_section(data, section))]
     for name, stream in streams.items():
         if isinstance(stream, dict) and "connection" in stream:
             uris = (stream.get("select") or {}).get("uris") if isinstance(stream.get("select"), dict) else None

@@ -6,6 +6,7 @@ import dagster as dg
 
 from ..check import check_config
 from ..config.models import PipelinesConfig
+from ..config.names import dagster_name
 from ..targets import is_sql_target
 from .event_sensors import event_definitions, event_streams
 from .destination_assets import destination_definitions
@@ -20,7 +21,7 @@ from .translator import S3PipelinesTranslator
 
 
 def stream_job_name(stream: str) -> str:
-    return f"{stream}_job"
+    return f"{dagster_name(stream)}_job"
 
 
 def build_definitions(cfg: PipelinesConfig, translator: S3PipelinesTranslator | None = None) -> dg.Definitions:
@@ -28,18 +29,18 @@ def build_definitions(cfg: PipelinesConfig, translator: S3PipelinesTranslator | 
     translator = translator or S3PipelinesTranslator()
     check_config(cfg)  # references, jq, SQL plans: parsing alone does not check them
     resources: dict = {
-        name: S3ConnectionResource.from_connection(conn)
+        dagster_name(name): S3ConnectionResource.from_connection(conn)
         for name, conn in cfg.connections.items() if conn.type == "s3"
     }
     resources.update({
-        name: SqlTargetResource.from_connection(name, conn, cfg)
+        dagster_name(name): SqlTargetResource.from_connection(name, conn, cfg)
         for name, conn in cfg.connections.items() if is_sql_target(conn)
     })
     staging = cfg.state.staging
     resources[STATE] = PipelineStateResource(
         **state_location(cfg),
         staging_path=str(cfg.resolve(staging.path)) if staging.path else None,
-        staging_s3=resources[staging.connection] if staging.connection else None, staging_prefix=staging.prefix,
+        staging_s3=resources[dagster_name(staging.connection)] if staging.connection else None, staging_prefix=staging.prefix,
     )
     assets, jobs, sensors = [], [], []
     downstream = mapping_definitions(cfg, translator) + table_definitions(cfg, translator)

@@ -12,6 +12,7 @@ from ..catalog.export import failure_counts
 from ..config.models import PipelinesConfig
 from ..mapping import MappingSpec, compile_mapping
 from .partitions import partitions_def_for
+from ..config.names import dagster_name
 from .resources import writer_pool
 from .stream_assets import RETRY, STATE
 from .translator import S3PipelinesAssetData, S3PipelinesTranslator
@@ -22,7 +23,7 @@ FAILURES_SHOWN = 20
 
 def entities_key(spec: MappingSpec) -> dg.AssetKey:
     """The key of a mapping's entities under the default translator."""
-    return dg.AssetKey([spec.stream, "entities", spec.name])
+    return dg.AssetKey([dagster_name(spec.stream), "entities", dagster_name(spec.name)])
 
 
 def mapping_definitions(cfg: PipelinesConfig, translator: S3PipelinesTranslator) -> list[dg.AssetsDefinition]:
@@ -41,13 +42,13 @@ def _entity_asset(cfg: PipelinesConfig, ec: EntityConfig, spec: MappingSpec,
 
     @dg.multi_asset(
         specs=[asset], name=key.to_python_identifier(), partitions_def=partitions_def_for(cfg.streams[spec.stream]),
-        required_resource_keys={spec.target, STATE}, pool=writer_pool(spec.target, cfg.connections[spec.target]),
+        required_resource_keys={dagster_name(spec.target), STATE}, pool=writer_pool(spec.target, cfg.connections[spec.target]),
         retry_policy=RETRY,
         check_specs=[dg.AssetCheckSpec(CHECK, asset=key, description="No entity of the partition failed (audit log)")],
     )
     def entities(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         mapping = compile_mapping(spec)  # once per run; every record of every object goes through it
-        target = getattr(context.resources, spec.target).get_target()
+        target = getattr(context.resources, dagster_name(spec.target)).get_target()
         state = getattr(context.resources, STATE)
         ledger, partition = state.ledger(), context.partition_key
         with ledger.hold_lease(context.run.run_id):  # the run is alive while it works

@@ -14,6 +14,7 @@ import dagster as dg
 
 from .. import ingest
 from ..config.models import StreamConfig
+from ..config.names import dagster_name
 from .resources import PipelineStateResource
 from .stream_assets import DISCOVERED_TAG, STATE
 
@@ -22,10 +23,10 @@ RETRY_PENDING_AFTER = dt.timedelta(minutes=10)
 
 
 def stream_sensor(name: str, stream: StreamConfig, job) -> dg.SensorDefinition:
-    conn = stream.connection
+    conn = dagster_name(stream.connection)  # the resource key
 
     @dg.sensor(
-        name=f"{name}_sensor", job=job, minimum_interval_seconds=stream.sensor_interval_seconds,
+        name=f"{dagster_name(name)}_sensor", job=job, minimum_interval_seconds=stream.sensor_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING if stream.sensor else dg.DefaultSensorStatus.STOPPED,
         required_resource_keys={conn, STATE},
         description=f"Watches {conn} for new objects of stream {name}",

@@ -8,6 +8,7 @@ import pyarrow as pa
 
 from .. import ingest
 from ..config.models import PipelinesConfig
+from ..config.names import dagster_name
 from .metadata import column_schema, ledger_table, preview_table, problems_table
 from .partitions import partitions_def_for
 from .run_health import dagster_says_over
@@ -22,17 +23,17 @@ RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 
 def objects_key(name: str) -> dg.AssetKey:
     """The key of a stream's objects under the default translator."""
-    return dg.AssetKey([name, "objects"])
+    return dg.AssetKey([dagster_name(name), "objects"])
 
 
 def records_key(name: str) -> dg.AssetKey:
     """The key of a stream's records under the default translator."""
-    return dg.AssetKey([name, "records"])
+    return dg.AssetKey([dagster_name(name), "records"])
 
 
 def stream_assets(cfg: PipelinesConfig, name: str, translator: S3PipelinesTranslator) -> list[dg.AssetsDefinition]:
     stream = cfg.streams[name]
-    conn = stream.connection
+    conn = dagster_name(stream.connection)  # the resource key
     pdef = partitions_def_for(stream)
     objects_spec = translator.get_asset_spec(S3PipelinesAssetData("objects", name, name, cfg))
     records_spec = translator.get_asset_spec(S3PipelinesAssetData("records", name, name, cfg))

@@ -12,6 +12,7 @@ from ..tables.table_schema import TableSchemaError
 from ..targets import qident
 from .metadata import problems_table
 from .partitions import partitions_def_for
+from ..config.names import dagster_name
 from .resources import writer_pool
 from .stream_assets import RETRY, STATE
 from .translator import S3PipelinesAssetData, S3PipelinesTranslator
@@ -19,7 +20,7 @@ from .translator import S3PipelinesAssetData, S3PipelinesTranslator
 
 def table_key(name: str) -> dg.AssetKey:
     """The key of a table under the default translator."""
-    return dg.AssetKey(["tables", name])
+    return dg.AssetKey(["tables", dagster_name(name)])
 
 
 def table_definitions(cfg: PipelinesConfig, translator: S3PipelinesTranslator) -> list[dg.AssetsDefinition]:
@@ -37,12 +38,12 @@ def _table_asset(cfg: PipelinesConfig, name: str, translator: S3PipelinesTransla
 
     @dg.multi_asset(
         specs=[spec], name=spec.key.to_python_identifier(), partitions_def=partitions_def_for(cfg.streams[stream]),
-        required_resource_keys={target, STATE}, pool=writer_pool(target, cfg.connections[target]),
+        required_resource_keys={dagster_name(target), STATE}, pool=writer_pool(target, cfg.connections[target]),
         retry_policy=RETRY,
     )
     def _table(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         state = getattr(context.resources, STATE)
-        sql = getattr(context.resources, target).get_target()
+        sql = getattr(context.resources, dagster_name(target)).get_target()
         ledger = state.ledger()
         try:
             with ledger.hold_lease(context.run.run_id):  # the run is alive while it works

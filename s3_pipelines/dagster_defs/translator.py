@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Literal
 import dagster as dg
 
 from ..config.models import PipelinesConfig
+from ..config.names import dagster_name
 
 if TYPE_CHECKING:
     from ..mapping import MappingSpec
@@ -53,7 +54,7 @@ class S3PipelinesTranslator:
         stream = data.config.streams[data.name]
         what = stream.description or f"Objects of stream {data.name}"
         return dg.AssetSpec(
-            key=dg.AssetKey([data.name, "objects"]), group_name=data.stream, kinds={"s3"},
+            key=dg.AssetKey([dagster_name(data.name), "objects"]), group_name=dagster_name(data.stream), kinds={"s3"},
             description=f"{what}: the object versions that arrived in each window (from the load ledger).",
             metadata={"connection": stream.connection, "format": stream.format,
                       "select": dg.MetadataValue.json(stream.select.model_dump(exclude_none=True))},
@@ -63,8 +64,8 @@ class S3PipelinesTranslator:
         stream = data.config.streams[data.name]
         what = stream.description or f"Objects of stream {data.name}"
         return dg.AssetSpec(
-            key=dg.AssetKey([data.name, "records"]), deps=[self._upstream_key(data, "objects")],
-            group_name=data.stream, kinds={"s3", "parquet"},
+            key=dg.AssetKey([dagster_name(data.name), "records"]), deps=[self._upstream_key(data, "objects")],
+            group_name=dagster_name(data.stream), kinds={"s3", "parquet"},
             description=f"{what}: parsed, typed records with provenance, staged as Parquet.",
             metadata={"format": stream.format, "compression": stream.compression, "on_error": stream.on_error},
         )
@@ -74,8 +75,8 @@ class S3PipelinesTranslator:
         op = spec.operation if spec.operation == "create" else \
             f"delete (deleteDependents: {str(spec.delete_dependents).lower()})"
         return dg.AssetSpec(
-            key=dg.AssetKey([data.stream, "entities", spec.name]), deps=[self._upstream_key(data, "records")],
-            group_name=data.stream, kinds={data.config.connections[data.target].type, "jq"},
+            key=dg.AssetKey([dagster_name(data.stream), "entities", dagster_name(spec.name)]), deps=[self._upstream_key(data, "records")],
+            group_name=dagster_name(data.stream), kinds={data.config.connections[data.target].type, "jq"},
             description=f"Entities of blueprint {spec.blueprint} ({op}) mapped by jq from the records of "
                         f"{data.stream} into catalog {data.target}.",
             metadata={"blueprint": spec.blueprint, "operation": op, "target": data.target, "defined_at": spec.origin},
@@ -86,8 +87,8 @@ class S3PipelinesTranslator:
         columns = dg.TableSchema(columns=[
             dg.TableColumn(c.name, c.kind, description=f"{c.func} (rollup)" if c.func else None) for c in plan.columns])
         return dg.AssetSpec(
-            key=dg.AssetKey(["tables", data.name]), deps=[self._upstream_key(data, "records")],
-            group_name=data.stream, kinds={data.config.connections[data.target].type},
+            key=dg.AssetKey(["tables", dagster_name(data.name)]), deps=[self._upstream_key(data, "records")],
+            group_name=dagster_name(data.stream), kinds={data.config.connections[data.target].type},
             description=table.description or f"Table {plan.table} in {data.target}, loaded from stream "
                                              f"{data.stream} ({table.ingestion_mode}{', rollup' if plan.rollup else ''}).",
             metadata={"dagster/table_name": f"{data.target}.{plan.table}", "dagster/column_schema": columns,

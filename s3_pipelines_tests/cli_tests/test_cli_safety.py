@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from s3_pipelines.cli import build_parser
 from s3_pipelines.demo.run import MARKER, claim_workdir
 
@@ -95,7 +93,6 @@ def test_validate_lists_problems_by_line_and_suggests_spellings(tmp_path):
     assert any("streams.koalas.on_eror: unknown field (did you mean `on_error`?)" in p for p in problems)
 
 
-@pytest.mark.xfail(strict=True, reason="seed names: in progress")
 def test_seed_names_with_hyphens_and_capitals_validate(tmp_path):
     (tmp_path / "pipelines.yaml").write_text(GOOD.replace("  lake:", "  demo-conn:").replace("connection: lake", "connection: demo-conn")
                                              .replace("  koalas:", "  Koalas-2024:"))
