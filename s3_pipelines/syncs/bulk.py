@@ -41,6 +41,7 @@ from .publish import Published, publish, read_manifest
 
 DELETED_AT = "_deleted_at"
 READ_THREADS = 8
+COPY_OBJECT_LIMIT = 5 * 10**9  # S3's limit of one CopyObject
 
 
 @dataclass
@@ -123,7 +124,11 @@ def _copy(report: BulkReport, objs: list[S3Object], base: str, src: S3Client, ds
     def one(item) -> dict:
         i, o = item
         key = f"{base}{gen}/{i:05d}-{posixpath.basename(o.key)}"
-        dst.boto.copy({"Bucket": o.bucket, "Key": o.key}, dst.bucket, key)  # multipart copy above 8 MB chunks
+        source = {"Bucket": o.bucket, "Key": o.key}
+        if o.size < COPY_OBJECT_LIMIT:  # one request
+            dst.boto.copy_object(CopySource=source, Bucket=dst.bucket, Key=key, CopySourceIfMatch=f'"{o.etag}"')
+        else:  # a multipart copy (UploadPartCopy)
+            dst.boto.copy(source, dst.bucket, key)
         return {"key": key, "bytes": o.size, "source": f"s3://{o.bucket}/{o.key}", "source_etag": o.etag}
 
     with ThreadPoolExecutor(READ_THREADS) as pool:
