@@ -10,6 +10,7 @@ from ..config.names import dagster_name
 from ..targets import is_sql_target
 from .event_sensors import event_definitions, event_streams
 from .destination_assets import destination_definitions
+from .datasource_assets import datasource_definitions
 from .mapping_assets import mapping_definitions
 from .executor import executor_from_env
 from .resources import PipelineStateResource, S3ConnectionResource, SqlTargetResource, state_location
@@ -63,6 +64,8 @@ def build_definitions(cfg: PipelinesConfig, translator: S3PipelinesTranslator | 
     more_assets, more_jobs, more_sensors = event_definitions(cfg, stream_jobs, stream_job_name)
     assets, jobs, sensors = assets + more_assets, jobs + more_jobs, sensors + more_sensors
     sensors += partition_run_sensors({stream_job_name(name): name for name in cfg.streams})
+    ds_specs, ds_sensors = datasource_definitions(cfg)  # data sources: external assets and their observation
+    assets, sensors = assets + ds_specs, sensors + ds_sensors
     # steps of one run share a process: the assets do their own parallel I/O, and a process per
     # step costs seconds and hundreds of MB on small machines
     return dg.Definitions(assets=assets + downstream + syncs.assets, jobs=jobs + syncs.jobs, sensors=sensors,

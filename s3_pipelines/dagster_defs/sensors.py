@@ -15,6 +15,7 @@ import dagster as dg
 from .. import ingest
 from ..config.models import StreamConfig
 from ..config.names import dagster_name
+from .datasource_assets import datasource_skip_reason
 from .resources import PipelineStateResource
 from .stream_assets import DISCOVERED_TAG, STATE
 
@@ -34,6 +35,8 @@ def stream_sensor(name: str, stream: StreamConfig, job) -> dg.SensorDefinition:
     def watch(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         client = getattr(context.resources, conn).get_client()
         ledger = getattr(context.resources, STATE).ledger()
+        if (reason := datasource_skip_reason(ledger, stream)) is not None:  # disabled or deleted: no listing
+            return dg.SensorResult(skip_reason=f"{reason}; stream {name} is not watched")
         found = ingest.discover(client, name, stream, ledger, context.cursor)
         new, cursor, requests = found.new, found.cursor, found.list_requests
         for uri in found.missing:
