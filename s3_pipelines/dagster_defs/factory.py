@@ -56,6 +56,8 @@ def build_definitions(cfg: PipelinesConfig, translator: S3PipelinesTranslator | 
             stream_job_name(name),
             selection=dg.AssetSelection.assets(*own).downstream(),
             description=f"Load new objects of stream {name} and everything built from them",
+            # the run queue limits runs per S3 connection by this tag (deploy/dagster.yaml)
+            tags={"s3_pipelines/connection": stream.connection},
         )
         jobs.append(job)
         stream_jobs[name] = job
