@@ -1,4 +1,4 @@
-"""`python -m bench [sensor|memory|mapping|e2e|e2e-memory|tables|destinations|bulk_sync ...] [--quick]` — runs the benchmarks and
+"""`python -m bench [sensor|memory|mapping|e2e|e2e-memory|tables|destinations|bulk_sync|events ...] [--quick]` — runs the benchmarks and
 prints their tables."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import os
 
 from . import ingest_memory, sensor_tick
 
-ALL = ["sensor", "memory", "mapping", "e2e", "e2e-memory", "tables", "destinations", "bulk_sync"]
+ALL = ["sensor", "memory", "mapping", "e2e", "e2e-memory", "tables", "destinations", "bulk_sync", "events"]
 
 
 def main() -> None:
@@ -51,6 +51,10 @@ def main() -> None:
         from . import bulk_sync
 
         bulk_sync.run(total_mb=50 if args.quick else None, objects=100 if args.quick else None, repeats=1 if args.quick else 3)
+    if "events" in args.which:
+        from . import events
+
+        events.run(objects=100, existing=1_000 if args.quick else 10_000)
 
 
 if __name__ == "__main__":

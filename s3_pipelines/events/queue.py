@@ -59,13 +59,15 @@ class EventQueue:
 
     def receive_all(self, budget_seconds: float, wait_seconds: int = 1, max_messages: int = 5000,
                     visibility_seconds: int | None = None) -> list[Message]:
-        """Batches of ten until the queue answers empty, the budget is spent or `max_messages` came."""
+        """Batches of ten until one is not full (the queue is drained for now: what arrives later is
+        the next tick's, so a busy queue does not hold back what this tick has), the budget is spent
+        or `max_messages` came."""
         deadline, out = time.monotonic() + budget_seconds, []
         while time.monotonic() < deadline and len(out) < max_messages:
             batch = self.receive(wait_seconds, visibility_seconds=visibility_seconds)
-            if not batch:
-                break
             out += batch
+            if len(batch) < 10:
+                break
         return out
 
     def delete(self, receipts: list[tuple[str, str]]) -> list[str]:

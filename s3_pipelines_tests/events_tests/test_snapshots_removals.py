@@ -2,11 +2,17 @@
 ignored; directories: one asset per directory, a new one appears on reload) and removals
 (on_remove: delete_rows deletes a removed object's entities, audited; keep keeps them)."""
 
+import functools
+import uuid
+
 import dagster as dg
+import pytest
 
 from s3_pipelines.events.store import EventStore
 from s3_pipelines.ledger import Ledger
 from s3_pipelines.targets.registry import open_target
+
+from s3_pipelines_tests.state_fixtures import drop_schema
 
 from .helpers import defs_of, execute, tick, write_config
 
@@ -15,8 +21,8 @@ def csv(*rows) -> bytes:
     return ("id,name\n" + "".join(f"{i},{n}\n" for i, n in rows)).encode()
 
 
-def table(cfg, name):
-    with open_target(cfg, "catalog").transaction() as tx:
+def _table(cfg, name, target="catalog"):
+    with open_target(cfg, target).transaction() as tx:
         return sorted(tx.execute(f'SELECT id, name FROM "{name}" ORDER BY id'))
 
 
@@ -27,14 +33,23 @@ streams:
     select: {prefixes: ["crm/"]}
     format: csv
     snapshot: {mode: single_table, time_from: key, key_time_regex: 'accounts_(\d{8}T\d{6})',
-               key_time_format: '%Y%m%dT%H%M%S', primary_key: [id]}
+               key_time_format: '%Y%m%dT%H%M%S', primary_key: [id], target: TARGET}
 """
 
 
+@pytest.mark.parametrize("target", ["catalog", "pg"])
 def test_single_table_snapshot_replaces_rows_and_a_late_older_one_is_ignored(event_bucket, moto_server, tmp_path,
-                                                                            monkeypatch):
+                                                                            monkeypatch, target, request):
     bucket = event_bucket()
-    cfg, defs = defs_of(write_config(tmp_path, bucket, SINGLE, monkeypatch=monkeypatch, server=moto_server))
+    if target == "pg":
+        url, schema = request.getfixturevalue("pg_url"), f"snap_{uuid.uuid4().hex[:10]}"
+        request.addfinalizer(lambda: drop_schema(url, schema))
+    path = write_config(tmp_path, bucket, SINGLE.replace("TARGET", target), monkeypatch=monkeypatch, server=moto_server)
+    if target == "pg":  # a second SQL connection
+        text = path.read_text().replace("state: {", f"  pg: {{type: postgres, url: '{url}', schema: {schema}}}\nstate: {{")
+        path.write_text(text)
+    cfg, defs = defs_of(path)
+    table = functools.partial(_table, target=target)
     put = bucket.client.put_bytes
     with dg.DagsterInstance.ephemeral() as instance:
         put("crm/accounts_20260101T000000.csv", csv((1, "a"), (2, "b"), (3, "c")))
@@ -125,6 +140,9 @@ streams:
     select: {prefixes: ["kept/"]}
     format: jsonl
 """
+
+
+table = _table
 
 
 def entities(cfg):
