@@ -31,14 +31,27 @@ def cmd_schema(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from dataclasses import asdict
+
     from .catalog.summary import print_entity_summary
+    from .dagster_defs.run_report import RunReport
     from .dagster_defs.runner import print_summary, run_pending
+    from .progress import Progress
     from .tables.summary import print_table_summary
 
     cfg = load_config(args.config)
-    ok = print_summary(run_pending(cfg, args.select))
-    print_entity_summary(cfg)  # entity counts and audit failures: reported, not fatal
-    print_table_summary(cfg)
+    report = RunReport()
+    as_json = args.format == "json"
+    with Progress(enabled=not as_json) as progress:
+        outcomes = run_pending(cfg, args.select, log=progress.log, report=report, progress=progress)
+    touched = [o.stream for o in outcomes] if args.select else None  # --select: report only what it touched
+    if as_json:
+        print(json.dumps({"ok": all(o.ok and not o.asset_failures for o in outcomes),
+                          "streams": [asdict(o) for o in outcomes], **report.as_json()}, indent=2, default=str))
+        return 0 if all(o.ok and not o.asset_failures for o in outcomes) else 1
+    ok = print_summary(outcomes, report=report)
+    print_entity_summary(cfg, touched)  # entity counts and audit failures: reported, not fatal
+    print_table_summary(cfg, touched)
     return 0 if ok else 1
 
 
@@ -126,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="discover new objects now and load everything pending through Dagster")
     p.add_argument("--select", nargs="+", metavar="NAME", help="only these streams, destinations (their stream) or syncs")
+    p.add_argument("--format", choices=["text", "json"], default="text",
+                   help="json: one document (streams, assets, failures) for scripts; no progress output")
     _config_arg(p)
     p.set_defaults(fn=cmd_run)
 

@@ -9,18 +9,22 @@ from .entities import entity_config
 from .export import audit_rows, entity_counts
 
 
-def entity_summary(cfg: PipelinesConfig, failures_shown: int = 10) -> list[str]:
+def entity_summary(cfg: PipelinesConfig, failures_shown: int = 10, streams: list[str] | None = None) -> list[str]:
+    """`streams`: only the catalogs, blueprints and audit rows of these streams' mappings."""
     ec = entity_config(cfg)
-    targets = sorted({m.target for m in ec.mappings})
+    mappings = [m for m in ec.mappings if streams is None or m.stream in streams]
+    targets = sorted({m.target for m in mappings})
     lines: list[str] = []
     for name in targets:
         target = open_target(cfg, name)
         counts = entity_counts(target)
-        blueprints = sorted({m.blueprint for m in ec.mappings if m.target == name} | set(counts))
-        lines.append(f"\ncatalog {name}: entities per blueprint")
+        blueprints = sorted({m.blueprint for m in mappings if m.target == name}
+                            | (set(counts) if streams is None else set()))
+        lines.append(f"\nentities in `{name}`, per blueprint:")
         lines += [f"  {bp:<32} {counts.get(bp, 0):>8}" for bp in blueprints]
-        failures = audit_rows(target, status="FAILURE")
-        lines.append(f"catalog {name}: {len(failures)} audit failure(s)"
+        failures = [r for r in audit_rows(target, status="FAILURE")
+                    if streams is None or r.get("stream") in streams]
+        lines.append(f"{len(failures)} audit failure(s) in `{name}`"
                      + (f", latest {failures_shown}:" if len(failures) > failures_shown else (":" if failures else "")))
         for r in failures[-failures_shown:]:
             ident = f" {r['identifier']!r}" if r["identifier"] is not None else ""
@@ -28,6 +32,7 @@ def entity_summary(cfg: PipelinesConfig, failures_shown: int = 10) -> list[str]:
     return lines
 
 
-def print_entity_summary(cfg: PipelinesConfig) -> None:
-    if cfg.mappings:
-        print("\n".join(entity_summary(cfg)))
+def print_entity_summary(cfg: PipelinesConfig, streams: list[str] | None = None) -> None:
+    lines = entity_summary(cfg, streams=streams) if cfg.mappings else []
+    if lines:
+        print("\n".join(lines))

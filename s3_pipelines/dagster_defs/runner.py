@@ -19,9 +19,11 @@ from ..connections.s3 import S3AccessError, S3Client
 from ..ledger import Ledger
 from .event_runner import drain_and_reconcile, run_snapshots
 from .factory import build_definitions, stream_job_name
+from ..progress import Poller, Progress
 from .run_health import run_is_over, settle
+from .run_report import RunReport
 from .sink_runner import run_syncs, split_select
-from .stream_assets import DISCOVERED_TAG
+from .stream_assets import DISCOVERED_TAG, objects_key, records_key
 
 DAGSTER_YAML = Path(__file__).parents[1] / "dagster.yaml"
 
@@ -35,7 +37,8 @@ class StreamOutcome:
     rows: int = 0
     bad_rows: int = 0
     failed_objects: int = 0
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # the stream's own: listing, its objects, its records
+    asset_failures: list[str] = field(default_factory=list)  # steps downstream that failed, one line each
 
     @property
     def ok(self) -> bool:
@@ -53,19 +56,25 @@ def ensure_dagster_home(cfg: PipelinesConfig) -> Path:
 
 
 def run_pending(cfg: PipelinesConfig, select: list[str] | None = None,
-                log: Callable[[str], None] = print) -> list[StreamOutcome]:
-    """Streams (and everything built from them, destinations included), then the selected syncs."""
+                log: Callable[[str], None] = print, report: RunReport | None = None,
+                progress: Progress | None = None) -> list[StreamOutcome]:
+    """Streams (and everything built from them, destinations included), then the selected syncs.
+    `report` collects per-asset figures and failures of the runs; `progress` shows objects done."""
     streams, syncs = split_select(cfg, select)
-    outcomes = _run_streams(cfg, streams, log) if streams or not syncs else []
+    outcomes = _run_streams(cfg, streams, log, report, progress) if streams or not syncs else []
     if syncs:
         ensure_dagster_home(cfg)
         outcomes += run_syncs(cfg, build_definitions(cfg), syncs, log)
     return outcomes
 
 
-def _run_streams(cfg: PipelinesConfig, select: list[str] | None, log: Callable[[str], None]) -> list[StreamOutcome]:
+def _run_streams(cfg: PipelinesConfig, select: list[str] | None, log: Callable[[str], None],
+                 report: RunReport | None = None, progress: Progress | None = None) -> list[StreamOutcome]:
     ensure_dagster_home(cfg)
     defs = build_definitions(cfg)
+    report = report if report is not None else RunReport()
+    if not report.by_step:
+        report.index(defs)
     ledger = Ledger.from_config(cfg)
     names = select or list(cfg.streams)
     with dg.DagsterInstance.get() as instance:
@@ -77,7 +86,7 @@ def _run_streams(cfg: PipelinesConfig, select: list[str] | None, log: Callable[[
         outcomes = []
         for name in names:
             if cfg.streams[name].snapshot is None:
-                outcomes.append(_run_stream(cfg, defs, instance, ledger, name, log))
+                outcomes.append(_run_stream(cfg, defs, instance, ledger, name, log, report, progress))
             else:
                 outcomes.append(StreamOutcome(name))
                 run_snapshots(defs, instance, ledger, name, outcomes[-1])
@@ -85,7 +94,10 @@ def _run_streams(cfg: PipelinesConfig, select: list[str] | None, log: Callable[[
         return outcomes
 
 
-def _run_stream(cfg, defs, instance, ledger: Ledger, name: str, log) -> StreamOutcome:
+def _run_stream(cfg, defs, instance, ledger: Ledger, name: str, log, report: RunReport | None = None,
+                progress: Progress | None = None) -> StreamOutcome:
+    report = report if report is not None else RunReport(defs)
+    progress = progress or Progress(enabled=False)
     stream = cfg.streams[name]
     out = StreamOutcome(name)
     try:
@@ -106,19 +118,35 @@ def _run_stream(cfg, defs, instance, ledger: Ledger, name: str, log) -> StreamOu
         f"partitions to load: {', '.join(out.partitions) or 'none'}")
     job = defs.resolve_job_def(stream_job_name(name))
     runs = set()
+    waiting = {p: _unloaded(ledger, name, p) for p in out.partitions}
+    task = progress.task(f"{name}: objects", sum(waiting.values())) if out.partitions else None
+    base = 0
     for partition in out.partitions:
-        result = job.execute_in_process(
-            partition_key=partition, instance=instance, raise_on_error=False,
-            # the per-object INFO lines, not Dagster's DEBUG event stream (all of it is in the run's logs)
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-            tags={DISCOVERED_TAG: "1", "s3_pipelines/trigger": "cli"},
-        )
+        failures_before = len(report.failures)
+        with Poller(task, lambda p=partition, b=base: b + waiting[p] - _unloaded(ledger, name, p)):
+            result = job.execute_in_process(
+                partition_key=partition, instance=instance, raise_on_error=False,
+                # nothing on the console: progress and a summary here, every event in the run's logs
+                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+                tags={DISCOVERED_TAG: "1", "s3_pipelines/trigger": "cli"},
+            )
+        base += waiting[partition]
+        report.add(result, partition)
         runs.add(result.run_id)
         ledger.end_lease(result.run_id)  # the run is over, whatever its outcome
         if result.success:
             ledger.close_partition_run(name, partition, result.run_id)
         else:
-            out.errors.append(f"partition {partition}: run {result.run_id} failed: {_failure(result)}")
+            own = {k.to_user_string() for k in (objects_key(name), records_key(name))}
+            for f in report.failures[failures_before:] or [None]:
+                if f is None:
+                    out.errors.append(f"partition {partition}: run {result.run_id} failed (see its logs in the UI)")
+                elif f.asset in own:
+                    out.errors.append(f.line())
+                else:  # blamed on the asset that failed, not on the stream
+                    out.asset_failures.append(f.line())
+    if task is not None:
+        task.done()
     for r in ledger.rows(name):
         if r.run_id in runs and r.status == "loaded":
             out.objects += 1
@@ -132,15 +160,27 @@ def _run_stream(cfg, defs, instance, ledger: Ledger, name: str, log) -> StreamOu
     return out
 
 
-def print_summary(outcomes: list[StreamOutcome], width: int = 24) -> bool:
-    """The per-stream table of `run` and `demo`; errors to stderr. True when everything loaded."""
+def print_summary(outcomes: list[StreamOutcome], width: int = 24, report: RunReport | None = None) -> bool:
+    """The per-stream table of `run` and `demo`, then one line per asset the runs touched; errors to
+    stderr, one line each. True when everything loaded and no step failed."""
+    width = max([width] + [len(o.stream) for o in outcomes])
     print(f"\n{'stream':<{width}} {'objects':>8} {'rows':>10} {'bad rows':>9}  status")
     for o in outcomes:
         print(f"{o.stream:<{width}} {o.objects:>8} {o.rows:>10} {o.bad_rows:>9}  {'ok' if o.ok else 'FAILED'}")
+    if report is not None and report.assets:
+        print("\nassets materialized by this run:")
+        print("\n".join(report.table()))
     for o in outcomes:
         for e in o.errors:
             print(f"error: {o.stream}: {e}", file=sys.stderr)
-    return all(o.ok for o in outcomes)
+        for e in o.asset_failures:
+            print(f"error: {e}", file=sys.stderr)
+    return all(o.ok and not o.asset_failures for o in outcomes)
+
+
+def _unloaded(ledger: Ledger, name: str, partition: str) -> int:
+    """Objects of a partition not yet read (pending, or being read)."""
+    return sum(1 for r in ledger.rows(name, partition) if r.status in ("pending", "loading"))
 
 
 def _failure(result: dg.ExecuteInProcessResult) -> str:

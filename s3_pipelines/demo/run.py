@@ -14,7 +14,9 @@ import boto3
 from ..config import load_config
 from ..local_s3 import MotoServer
 from ..catalog.summary import print_entity_summary
+from ..dagster_defs.run_report import RunReport
 from ..dagster_defs.runner import print_summary, run_pending
+from ..progress import Progress
 from ..tables.summary import print_table_summary
 from .sample_data import demo_objects
 
@@ -85,8 +87,10 @@ def run_demo(workdir: str = ".s3_pipelines/demo", dev: bool = False, host: str =
         os.environ["DAGSTER_HOME"] = str(workdir_path / "dagster_home")
         print(f"demo config: {config}")
         cfg = load_config(config)
-        outcomes = run_pending(cfg)
-        ok = print_summary(outcomes) and all(o.objects for o in outcomes)
+        report = RunReport()
+        with Progress() as progress:  # a bar on a terminal, a line per stream otherwise
+            outcomes = run_pending(cfg, log=progress.log, report=report, progress=progress)
+        ok = print_summary(outcomes, report=report) and all(o.objects for o in outcomes)
         print_entity_summary(cfg)  # entities per blueprint and the audit failures
         print_table_summary(cfg)
         print(f"\nstaged Parquet under {cfg.resolve(cfg.state.staging.path)}; ledger {cfg.ledger_path()}")

@@ -7,9 +7,14 @@ from ..targets import open_target, qident
 from . import resolve_target
 
 
-def table_summary(cfg: PipelinesConfig) -> list[str]:
+def table_summary(cfg: PipelinesConfig, streams: list[str] | None = None) -> list[str]:
+    """`streams`: only the tables loaded from these streams."""
+    from ..config.tables import source_stream_name
+
     lines = []
     for name, table in cfg.tables.items():
+        if streams is not None and source_stream_name(name, table) not in streams:
+            continue
         target_name = resolve_target(name, table, cfg.connections)
         physical = table.table_name or name
         with open_target(cfg, target_name).transaction() as tx:
@@ -20,6 +25,6 @@ def table_summary(cfg: PipelinesConfig) -> list[str]:
     return ["\ntables:"] + lines if lines else []
 
 
-def print_table_summary(cfg: PipelinesConfig) -> None:
-    for line in table_summary(cfg):
+def print_table_summary(cfg: PipelinesConfig, streams: list[str] | None = None) -> None:
+    for line in table_summary(cfg, streams):
         print(line)
