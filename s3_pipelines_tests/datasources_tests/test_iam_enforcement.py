@@ -8,6 +8,7 @@ that user's keys: everything loads. The same user is refused a GET outside the s
 and a PUT outside the staging prefix. moto ignores the `s3:prefix` condition of `s3:ListBucket`,
 so every request moto logged for the run is replayed through iam_eval, which honours it: all of
 the run's requests are allowed, and a ListBucket of another prefix (which moto let through) is not.
+The demo gets a destination too (the orders as gzipped JSON Lines under exports/archive/).
 A second user, who may not list the bucket, cannot create a data source (reachability check).
 """
 
@@ -48,6 +49,11 @@ def _config(root, endpoint: str) -> str:
     text += textwrap.dedent("""
         datasources:
           warehouse: {connection: lake, prefix: warehouse/events/}
+        destinations:
+          archive:
+            connection: lake
+            prefix: exports/archive/
+            from: {stream: orders}
         state:
           staging: {connection: lake, prefix: _staging/}
         """)
@@ -145,6 +151,7 @@ def test_the_generated_policy_runs_the_demo_and_allows_nothing_else(enforced, mo
     assert _denied(lambda: user.put_object(Bucket=BUCKET, Key="private/x", Body=b"x"))
     assert _denied(lambda: user.delete_object(Bucket=BUCKET, Key="exports/orders/orders_2026-11-20.csv"))
     assert not _denied(lambda: user.put_object(Bucket=BUCKET, Key="_staging/probe", Body=b"x"))
+    assert not _denied(lambda: user.put_object(Bucket=BUCKET, Key="exports/archive/probe", Body=b"x"))
     # a list of another prefix: moto lets it through (it ignores s3:prefix) ...
     other_list = user.list_objects_v2(Bucket=BUCKET, Prefix="private/")
     assert other_list["KeyCount"] == 1
@@ -157,9 +164,11 @@ def test_the_generated_policy_runs_the_demo_and_allows_nothing_else(enforced, mo
     lists = [r for r, _ in run_requests if r.action == "s3:ListBucket"]
     assert {r.context.get("s3:prefix") for r in lists} >= {
         "data/wSLvwtI1LFwQzXXX/users/", "data/wSLvwtI1LFwQzXXX/channels/", "exports/orders/", "warehouse/events/"}
-    # records were staged on S3 under the staging prefix
-    assert any(r.action == "s3:PutObject" and r.resource.startswith(f"arn:aws:s3:::{BUCKET}/_staging/")
-               for r, _ in run_requests)
+    # records were staged on S3 under the staging prefix; the destination wrote its objects
+    for prefix in ("_staging/", "exports/archive/"):
+        assert any(r.action == "s3:PutObject" and r.resource.startswith(f"arn:aws:s3:::{BUCKET}/{prefix}")
+                   for r, _ in run_requests), prefix
+    assert any(r.action == "s3:ListBucketMultipartUploads" for r, _ in run_requests)
     judged = {(r.action, r.resource, json.dumps(r.context)): evaluate(policy, r) for r, _ in run_requests}
     wrong = {k: v for k, v in judged.items() if v != "Allow"}
     # moto allowed exactly one request the policy does not: the list of private/
