@@ -27,6 +27,7 @@ class SyncOutcome:
     rows: int = 0
     bad_rows: int = 0
     errors: list[str] = field(default_factory=list)
+    asset_failures: list[str] = field(default_factory=list)  # the summary's column; a sync's failures are errors
 
     @property
     def ok(self) -> bool:
