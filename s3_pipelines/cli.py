@@ -83,7 +83,9 @@ def cmd_demo(args) -> int:
 def cmd_test_mapping(args) -> int:
     from .mapping.try_mapping import render, test_mapping
 
-    result = test_mapping(load_config(args.config), args.mapping, file=args.file, latest=args.latest,
+    from .cli_datasources import load_resolved  # a stream may select a registered data source
+
+    result = test_mapping(load_resolved(args.config), args.mapping, file=args.file, latest=args.latest,
                           object_key=args.object_key, explain=args.explain)
     print(render(result, args.format))
     return 1 if result["errors"] else 0
@@ -107,7 +109,9 @@ def cmd_catalog_audit(args) -> int:
 def cmd_infer(args) -> int:
     from .infer import infer_stream
 
-    print(infer_stream(load_config(args.config), args.stream, args.records, args.objects), end="")
+    from .cli_datasources import load_resolved
+
+    print(infer_stream(load_resolved(args.config), args.stream, args.records, args.objects), end="")
     return 0
 
 

@@ -8,6 +8,16 @@ import json
 from .config import load_config
 
 
+def load_resolved(path):
+    """The file, with streams selecting a data source of the registry given its prefix (commands
+    that read S3 without building the Dagster definitions, which check and resolve)."""
+    from .datasources import resolve_streams
+
+    cfg = load_config(path)
+    resolve_streams(cfg)  # a stream naming a missing data source fails when it is used, saying so
+    return cfg
+
+
 def _print(value, fmt: str, text: str) -> None:
     print(json.dumps(value, indent=2) if fmt == "json" else text)
 
@@ -89,9 +99,9 @@ def cmd_audit(args) -> int:
 def cmd_policy(args) -> int:
     from .policy import policies, render
 
-    cfg = load_config(args.config)
     from .datasources import resolve_streams
 
+    cfg = load_config(args.config)
     problems = resolve_streams(cfg)
     if problems:
         raise ValueError("; ".join(problems))

@@ -186,3 +186,11 @@ def test_registry_tables_beside_the_ledger_on_both_state_databases(state_db):  #
         ("create", "alice"), ("disable", "bob"), ("delete", "carol"), ("create", "dan")]
     # a second open migrates nothing and sees the same rows
     assert Registry(Ledger(state_db.target, schema=state_db.schema)).get("b") == b
+
+
+def test_commands_reading_s3_resolve_a_registered_data_source(project, capsys):
+    """`infer` (like `test-mapping --latest`) reads S3 without building the definitions: the stream
+    selecting a data source of the CLI still gets its prefix."""
+    project.cli(capsys, *CREATE, "--name", "research", "--prefix", "research/")
+    out = project.cli(capsys, "infer", "--stream", "research_stream", "--records", "10")
+    assert "id" in out and "research_stream" in out
