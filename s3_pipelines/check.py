@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 
 from .catalog.entities import resolve_entities
+from .check_events import event_problems
 from .check_sinks import sink_problems
 from .config.connections import S3ConnectionConfig
 from .config import names
@@ -110,7 +111,8 @@ def reference_problems(data: dict) -> list[str]:
         conn = conns.get(database)
         if not isinstance(conn, dict) or conn.get("type") != "postgres":
             problems.append(f"state.database: no postgres connection named {database!r}")
-    return problems + _table_problems(_section(data, "tables"), conns, streams) + format_problems(data)
+    return (problems + _table_problems(_section(data, "tables"), conns, streams) + format_problems(data)
+            + event_problems(data))
 
 
 def _s3_problems(where: str, field: str, conn_name, conns: dict, uris, uris_where: str) -> list[str]:

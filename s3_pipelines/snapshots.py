@@ -26,7 +26,7 @@ from .config.models import PipelinesConfig, StreamConfig
 from .config.snapshots import SnapshotConfig
 from .ingest import S3ObjectSource, read_options
 from .ledger import Ledger, LedgerRow
-from .objects import S3Object
+from .objects import ObjectChangedError, S3Object
 from .readers import PROVENANCE, read_batches
 from .selection import glob_to_regex, static_prefix
 from .targets import SqlTarget, Tx, qident, sql_connections
@@ -101,7 +101,7 @@ def snapshot_time(snap: SnapshotConfig, obj: S3Object) -> dt.datetime | None:
 @dataclass
 class SnapshotReport:
     table: str
-    status: str = "no_snapshot"  # applied | current | no_snapshot | emptied
+    status: str = "no_snapshot"  # applied | current | no_snapshot | emptied (all removed, delete_rows)
     key: str | None = None
     snapshot_time: str | None = None
     rows: int = 0
@@ -124,28 +124,24 @@ def load_snapshot(cfg: PipelinesConfig, name: str, directory: str, client, targe
     for r in rows:
         t = snapshot_time(snap, r.obj)
         (timed.append((t, r.obj.last_modified, r.obj.key, r)) if t else report.unordered.append(r.obj.key))
-    if not timed:
-        return report
     timed.sort(key=lambda x: x[:3])
-    t_new, _, _, newest = timed[-1]
-    report.key, report.snapshot_time = newest.obj.key, t_new.isoformat()
-    with target.transaction() as tx:
-        tx.execute(f"CREATE TABLE IF NOT EXISTS {MARKS} (table_name TEXT PRIMARY KEY, stream TEXT, bucket TEXT,"
-                   " key TEXT, etag TEXT, snapshot_time TEXT, rows BIGINT, run_id TEXT, applied_at TEXT)")
-        tx.lock_table(MARKS)
-        mark = tx.execute(f"SELECT key, etag, snapshot_time FROM {MARKS} WHERE table_name=?", (table,))
-        if mark and ((mark[0][0], mark[0][1]) == (newest.obj.key, newest.obj.etag)
-                     or (mark[0][2] > t_new.isoformat() and _live(rows, mark[0][0], mark[0][1]))):
-            report.status = "current"  # the table holds this snapshot (or a newer one) already
-            if tx.table_columns(table) is not None:
-                report.rows = tx.execute(f"SELECT count(*) FROM {qident(table)}")[0][0]
-        else:
-            _replace(tx, table, _batches(client, stream, newest.obj), snap.primary_key, report)
-            tx.execute(f"DELETE FROM {MARKS} WHERE table_name=?", (table,))
-            tx.execute(f"INSERT INTO {MARKS} VALUES (?,?,?,?,?,?,?,?,?)",
-                       (table, name, newest.obj.bucket, newest.obj.key, newest.obj.etag, t_new.isoformat(),
-                        report.rows, run_id, dt.datetime.now(dt.timezone.utc).isoformat()))
-            report.status = "applied"
+    while timed:
+        t_new, _, _, newest = timed[-1]
+        report.key, report.snapshot_time = newest.obj.key, t_new.isoformat()
+        try:
+            _apply(tx_target=target, table=table, name=name, stream=stream, client=client, newest=newest,
+                   t_new=t_new, rows=rows, run_id=run_id, report=report)
+            break
+        except ObjectChangedError as e:  # deleted (or rewritten) since registered: the next newest
+            ledger.finish(name, newest.obj, status="changed", error=str(e), run_id=run_id)
+            log(f"{table}: {e}; trying the next newest snapshot")
+            timed.pop()
+            report.inserted = report.updated = report.deleted = report.rows = 0
+    if not timed:  # no snapshot left (all removed, or none yet)
+        report.key = report.snapshot_time = None
+        if stream.on_remove == "delete_rows":
+            _empty(target, table, report)
+        return report
     # the ledger follows the target: the newest is loaded, every other version superseded
     if newest.status != "loaded":
         ledger.finish(name, newest.obj, status="loaded", rows=report.rows, run_id=run_id)
@@ -158,6 +154,41 @@ def load_snapshot(cfg: PipelinesConfig, name: str, directory: str, client, targe
     log(f"{table}: {report.status} {report.key} ({report.inserted} inserted, {report.updated} updated, "
         f"{report.deleted} deleted); {len(report.ignored_older)} older snapshot(s) ignored")
     return report
+
+
+def _apply(*, tx_target: SqlTarget, table: str, name: str, stream: StreamConfig, client, newest: LedgerRow,
+           t_new: dt.datetime, rows: list[LedgerRow], run_id: str | None, report: SnapshotReport) -> None:
+    """In one transaction: the table becomes `newest` unless it holds it (or a newer one) already."""
+    with tx_target.transaction() as tx:
+        tx.execute(f"CREATE TABLE IF NOT EXISTS {MARKS} (table_name TEXT PRIMARY KEY, stream TEXT, bucket TEXT,"
+                   " key TEXT, etag TEXT, snapshot_time TEXT, rows BIGINT, run_id TEXT, applied_at TEXT)")
+        tx.lock_table(MARKS)
+        mark = tx.execute(f"SELECT key, etag, snapshot_time FROM {MARKS} WHERE table_name=?", (table,))
+        if mark and ((mark[0][0], mark[0][1]) == (newest.obj.key, newest.obj.etag)
+                     or (mark[0][2] > t_new.isoformat() and _live(rows, mark[0][0], mark[0][1]))):
+            report.status = "current"  # the table holds this snapshot (or a newer one) already
+            if tx.table_columns(table) is not None:
+                report.rows = tx.execute(f"SELECT count(*) FROM {qident(table)}")[0][0]
+            return
+        _replace(tx, table, _batches(client, stream, newest.obj), stream.snapshot.primary_key, report)
+        tx.execute(f"DELETE FROM {MARKS} WHERE table_name=?", (table,))
+        tx.execute(f"INSERT INTO {MARKS} VALUES (?,?,?,?,?,?,?,?,?)",
+                   (table, name, newest.obj.bucket, newest.obj.key, newest.obj.etag, t_new.isoformat(),
+                    report.rows, run_id, dt.datetime.now(dt.timezone.utc).isoformat()))
+        report.status = "applied"
+
+
+def _empty(target: SqlTarget, table: str, report: SnapshotReport) -> None:
+    with target.transaction() as tx:
+        if tx.table_columns(MARKS) is None or tx.table_columns(table) is None:
+            return
+        tx.lock_table(MARKS)
+        if not tx.execute(f"SELECT 1 FROM {MARKS} WHERE table_name=?", (table,)):
+            return
+        report.deleted = tx.execute(f"SELECT count(DISTINCT {PK}) FROM {qident(table)}")[0][0]
+        tx.execute(f"DELETE FROM {qident(table)}")
+        tx.execute(f"DELETE FROM {MARKS} WHERE table_name=?", (table,))
+        report.status = "emptied"
 
 
 def _live(rows: list[LedgerRow], key: str, etag: str) -> bool:

@@ -58,3 +58,19 @@ def test_multipart_two_events_count_once_and_latest_event_wins():
     assert e.name == "ObjectCreated:CompleteMultipartUpload"
     gone = parse_body(json.dumps({"Records": [s3_record("ObjectRemoved:Delete", "big", time="2026-12-01T10:00:01Z")]}))
     assert [x.kind for x in collapse(events + gone)] == [REMOVED]
+
+
+def test_config_checks_of_snapshots_and_queues():
+    from s3_pipelines.check_events import event_problems
+
+    data = {"connections": {"lake": {"type": "s3", "bucket": "b", "event_queue_url": "my-queue"},
+                            "a": {"type": "duckdb"}, "b": {"type": "duckdb"}},
+            "streams": {"s": {"connection": "lake", "snapshot": {"mode": "single_table"}},
+                        "t": {"connection": "lake", "snapshot": {"mode": "single_table", "target": "lake"}},
+                        "u": {"connection": "lake", "snapshot": {"mode": "single_table", "target": "a", "table": "x"}},
+                        "v": {"connection": "lake", "snapshot": {"mode": "single_table", "target": "a", "table": "x"}}}}
+    problems = event_problems(data)
+    assert any(p.startswith("connections.lake.event_queue_url") for p in problems)
+    assert any(p.startswith("streams.s.snapshot.target: required") for p in problems)
+    assert any(p.startswith("streams.t.snapshot.target: no duckdb/postgres connection") for p in problems)
+    assert any(p.startswith("streams.v.snapshot.table: stream u writes table 'x'") for p in problems)

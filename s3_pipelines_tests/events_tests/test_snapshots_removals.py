@@ -32,6 +32,7 @@ streams:
     connection: lake
     select: {prefixes: ["crm/"]}
     format: csv
+    on_remove: delete_rows
     snapshot: {mode: single_table, time_from: key, key_time_regex: 'accounts_(\d{8}T\d{6})',
                key_time_format: '%Y%m%dT%H%M%S', primary_key: [id], target: TARGET}
 """
@@ -73,6 +74,17 @@ def test_single_table_snapshot_replaces_rows_and_a_late_older_one_is_ignored(eve
         statuses = {r.obj.key: r.status for r in Ledger.from_config(cfg).rows("accounts")}
         assert statuses["crm/accounts_20260103T000000.csv"] == "loaded"
         assert statuses["crm/accounts_20260102T000000.csv"] == "superseded"
+
+        # on_remove: delete_rows: the current snapshot removed -> the newest remaining one is the table
+        bucket.client.delete("crm/accounts_20260103T000000.csv")
+        gone, cursor = tick(defs, instance, "lake_events", cursor)
+        execute(defs, instance, gone.run_requests)
+        assert table(cfg, "accounts") == [(9, "old")]
+        for k in ("crm/accounts_20260101T000000.csv", "crm/accounts_20260102T000000.csv"):
+            bucket.client.delete(k)
+        gone, cursor = tick(defs, instance, "lake_events", cursor)
+        [run] = execute(defs, instance, gone.run_requests)
+        assert _metadata(run)["status"] == "emptied" and table(cfg, "accounts") == []
 
 
 def _metadata(result) -> dict:
