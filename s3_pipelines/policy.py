@@ -78,11 +78,12 @@ def _role_account(arn: str) -> str | None:
 
 def _registered_sources(cfg: PipelinesConfig) -> list[tuple[str, str, str]]:
     """(name, connection, prefix) of the active data sources: the file's and the registry's."""
-    from .datasources import Registry, state_exists
+    from .datasources import Registry
 
     out = {n: (n, d.connection, d.prefix) for n, d in cfg.datasources.items()}
-    if state_exists(cfg):
-        for d in Registry.open(cfg).all():
+    registry = Registry.open_existing(cfg)
+    if registry is not None:
+        for d in registry.all():
             if d.disabled:
                 out.pop(d.name, None)
             else:

@@ -10,7 +10,7 @@ import dagster as dg
 
 from ..config.models import PipelinesConfig, StreamConfig
 from ..config.names import dagster_name
-from ..datasources import DataSource, Registry, observe, state_exists, status_reason, sync_config
+from ..datasources import DataSource, Registry, observe, status_reason, sync_config
 from ..ledger import Ledger
 from .stream_assets import STATE
 
@@ -26,8 +26,8 @@ def _known(cfg: PipelinesConfig) -> dict[str, tuple[str, str, DataSource | None]
     """name -> (connection, prefix, registry row): the file's data sources and the registry's
     (the file's are registered here first, so their ids exist)."""
     rows: dict[str, DataSource] = {}
-    if state_exists(cfg) or cfg.datasources:
-        registry = Registry.open(cfg)
+    registry = Registry.open(cfg) if cfg.datasources else Registry.open_existing(cfg)
+    if registry is not None:
         sync_config(cfg, registry)  # problems are reported by validate
         rows = {d.name: d for d in registry.all()}
     out = {n: (d.connection, d.prefix, rows.get(n)) for n, d in cfg.datasources.items()}

@@ -4,7 +4,7 @@ source given its prefix (from the file or the registry); `s3_pipelines.check` re
 from __future__ import annotations
 
 from ..config.models import PipelinesConfig
-from .store import NAME_RE, NAME_RULE, Registry, overlaps, state_exists
+from .store import NAME_RE, NAME_RULE, Registry, overlaps
 
 
 def config_problems(data: dict) -> list[str]:
@@ -35,7 +35,7 @@ def resolve_streams(cfg: PipelinesConfig) -> list[str]:
     problems = []
     wanted = {n: s for n, s in cfg.streams.items() if s.select.datasource is not None}
     need_db = any(s.select.datasource not in cfg.datasources for s in wanted.values())
-    registry = Registry.open(cfg) if (need_db or cfg.datasources) and state_exists(cfg) else None
+    registry = Registry.open_existing(cfg) if need_db or cfg.datasources else None
     if registry is not None:
         problems += [p for p in _active_overlaps(cfg, registry)]
     for name, stream in wanted.items():

@@ -132,6 +132,18 @@ class Registry:
     def open(cls, cfg: PipelinesConfig) -> "Registry":
         return cls(open_ledger(cfg))
 
+    @classmethod
+    def open_existing(cls, cfg: PipelinesConfig) -> "Registry | None":
+        """The registry when there is one to read (its tables exist); None otherwise: readers
+        (validate, policy, the code location) create no tables in a state database that has none."""
+        if not state_exists(cfg):
+            return None
+        ledger = open_ledger(cfg)
+        with ledger.db.read() as db:
+            if not db.table_exists("datasources"):
+                return None
+        return cls(ledger)
+
     def _read(self):
         return self.ledger.db.read()
 
