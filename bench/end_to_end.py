@@ -22,7 +22,7 @@ from pathlib import Path
 from s3_pipelines.local_s3 import MotoServer
 
 from .common import bench_bucket, median, print_table
-from .mapping import write_records_gz
+from .data import write_records_gz
 
 BUCKET = "bench-e2e"
 
@@ -120,6 +120,6 @@ def run_memory(sizes_mb=(100, 1000), repeats: int = 1) -> dict:
 
 
 def _sample_lines():
-    from .mapping import record_lines
+    from .data import record_lines
 
     return list(record_lines(10_000, seed=7))

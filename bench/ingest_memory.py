@@ -6,9 +6,7 @@ the baseline of the ratio. Goal: ratio under 1.3, peak under 500 MB."""
 
 from __future__ import annotations
 
-import gzip
 import json
-import random
 import subprocess
 import sys
 import tempfile
@@ -19,33 +17,9 @@ from pathlib import Path
 from s3_pipelines.local_s3 import MotoServer
 
 from .common import bench_bucket, median, print_table
+from .data import write_jsonl_gz
 
 BUCKET = "bench-memory"
-
-
-def write_jsonl_gz(path: Path, target_bytes: int, seed: int = 1) -> tuple[int, int]:
-    """About `target_bytes` of JSON Lines (10 fields a record), gzip level 1; returns (records, bytes)."""
-    rng = random.Random(seed)
-    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
-    written = records = 0
-    with gzip.open(path, "wb", compresslevel=1) as out:
-        while written < target_bytes:
-            chunk = []
-            for _ in range(10_000):
-                records += 1
-                chunk.append(json.dumps({
-                    "key": f"k-{records}", "name": f"{rng.choice(words)} {records}",
-                    "status": rng.choice(["active", "archived", "pending"]), "active": rng.random() < 0.7,
-                    "amount": round(rng.random() * 1000, 2), "count": rng.randint(0, 10_000),
-                    "created_at": f"2026-11-{rng.randint(1, 28):02d}T12:00:00Z",
-                    "email": f"user{records}@example.com",
-                    "meta": {"region": rng.choice(["eu", "us", "ap"]), "owner": {"team": rng.choice(words)}},
-                    "note": rng.choice(words) * rng.randint(1, 4),
-                }))
-            data = ("\n".join(chunk) + "\n").encode()
-            out.write(data)
-            written += len(data)
-    return records, written
 
 
 def ingest_in_child(endpoint: str, key: str, workdir: Path) -> dict:

@@ -13,9 +13,6 @@ variants run on a slice of the records (named in the table) to keep the run shor
 from __future__ import annotations
 
 import gc
-import gzip
-import json
-import random
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +21,7 @@ from s3_pipelines.mapping import MappingSpec, compile_mapping
 from s3_pipelines.readers import LocalFileSource, ReadOptions, read_batches
 
 from .common import median, print_table
+from .data import write_records_gz
 
 REFERENCE = MappingSpec(
     name="reference", stream="bench", target="catalog", blueprint="account",
@@ -33,37 +31,6 @@ REFERENCE = MappingSpec(
                 "region": ".body.meta.region", "createdAt": ".body.created_at"},
     relations={"team": ".body.meta.owner.team", "owner": ".body.email"},
 )
-
-WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
-
-
-def record_lines(n: int, seed: int = 1):
-    """n JSON Lines of the reference shape (key, name, status, active, amount, count, created_at,
-    email, meta.region, meta.owner.team, note), in chunks of text."""
-    rng = random.Random(seed)
-    chunk = []
-    for i in range(1, n + 1):
-        chunk.append(json.dumps({
-            "key": f"k-{i}", "name": f"{rng.choice(WORDS)} {i}",
-            "status": rng.choice(["active", "archived", "pending"]), "active": rng.random() < 0.7,
-            "amount": round(rng.random() * 1000, 2), "count": rng.randint(0, 10_000),
-            "created_at": f"2026-11-{rng.randint(1, 28):02d}T12:00:00Z", "email": f"user{i}@example.com",
-            "meta": {"region": rng.choice(["eu", "us", "ap"]), "owner": {"team": rng.choice(WORDS)}},
-            "note": rng.choice(WORDS) * rng.randint(1, 4),
-        }))
-        if len(chunk) == 10_000:
-            yield "\n".join(chunk) + "\n"
-            chunk = []
-    if chunk:
-        yield "\n".join(chunk) + "\n"
-
-
-def write_records_gz(path: Path, n: int, seed: int = 1) -> int:
-    with gzip.open(path, "wt", compresslevel=1) as out:
-        for text in record_lines(n, seed):
-            out.write(text)
-    return path.stat().st_size
-
 
 def read_records(path: Path):
     bad: list = []

@@ -9,6 +9,7 @@ import math
 import re
 
 from ..config.port import BlueprintConfig, PropertySpec
+from ..readers.records import json_type
 from .formats import format_problem
 
 IDENTIFIER_MAX = 1000
@@ -19,20 +20,6 @@ IDENTIFIER_RULE = "letters, digits and @ _ . + : \\ / = -"
 def show(v, limit: int = 80) -> str:
     text = json.dumps(v, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def json_type(v) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "boolean"
-    if isinstance(v, (int, float)):
-        return "number"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, list):
-        return "array"
-    return "object"
 
 
 _IDENTIFIER_FAST = re.compile(r"[A-Za-z0-9@_.+:\\/=-]{1,%d}" % IDENTIFIER_MAX)

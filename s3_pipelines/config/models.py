@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from .base import Model
+from .base import Model, check_unique
 from .connections import (
     CONNECTION_TYPES,
     ConnectionConfig,
@@ -137,11 +137,7 @@ class StreamConfig(Model):
     @field_validator("schema_")
     @classmethod
     def _unique_columns(cls, v):
-        if v:
-            names = [c.name for c in v]
-            dup = sorted({n for n in names if names.count(n) > 1})
-            if dup:
-                raise ValueError(f"duplicate column names: {', '.join(dup)}")
+        check_unique((c.name for c in v or []), "column names")
         return v
 
 

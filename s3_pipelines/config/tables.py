@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
-from .base import Model
+from .base import Model, check_unique
 SOURCE_SUFFIX = "__source"
 DESCRIPTORS = ("uris", "prefixes", "objects", "pattern")
 AGGREGATES = ("MAX", "MIN", "SUM", "COUNT")
@@ -114,20 +114,14 @@ class TableConfig(Model):
     @field_validator("input_schema")
     @classmethod
     def _unique_inputs(cls, v):
-        if v:
-            names = [c.name for c in v]
-            dup = sorted({n for n in names if names.count(n) > 1})
-            if dup:
-                raise ValueError(f"duplicate input column names: {', '.join(dup)}")
+        check_unique((c.name for c in v or []), "input column names")
         return v
 
     @field_validator("mappings")
     @classmethod
     def _unique_columns(cls, v):
         names = [m.column for m in v]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"duplicate mapped columns: {', '.join(dup)}")
+        check_unique(names, "mapped columns")
         if COUNT_COLUMN in names and any(m.aggregate for m in v):
             raise ValueError("__count is added to every rollup table; do not map it")
         return v

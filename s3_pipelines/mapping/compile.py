@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from ..readers.records import json_type
 from .evaluate import JqBatchEvaluator, RecordFailure, dumps
 from .port_jq import compile_jq
 from .program import ERROR_KEY, build_program, uses_input
@@ -148,7 +149,7 @@ class CompiledMapping:
         elif _is_error(head):
             out.results.append(self._fail(line, f"jq error in itemsToParse: {_error_text(head)}"))
         elif head is not None:  # null: no items
-            out.results.append(self._fail(line, f"itemsToParse must yield an array, not {_type(head)}"))
+            out.results.append(self._fail(line, f"itemsToParse must yield an array, not {json_type(head)}"))
 
     def _entity(self, values: list, line, out: MapOutput) -> None:
         flt = values[0]
@@ -185,20 +186,6 @@ class CompiledMapping:
             fields["properties"] = props
             fields["relations"] = {name: fill(t, leaves) for name, t in self.relation_templates.items()}
         out.results.append(EntityResult(line, self.spec.operation, self.spec.blueprint, ident, fields))
-
-
-def _type(v) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "boolean"
-    if isinstance(v, (int, float)):
-        return "number"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, list):
-        return "array"
-    return "object"
 
 
 def compile_mapping(spec: MappingSpec) -> CompiledMapping:

@@ -7,8 +7,12 @@ import os
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Iterator, Protocol, runtime_checkable
 
+import numpy as np
+import pyarrow as pa
+
 from ..objects import BadRecordError, ObjectError
 from .options import ColumnSpec, CsvOptions
+from .records import Piece
 
 
 @dataclass(frozen=True)
@@ -93,3 +97,36 @@ class Format:
     magic: bytes = b""
     aliases: tuple[str, ...] = ()
     title: str = ""  # the name in messages, when not `name`
+
+
+def seekable_pieces(source: ObjectSource, open_batches: Callable[[BinaryIO], Iterator[pa.RecordBatch]],
+                    what: str, batch_rows: int) -> Iterator[Piece]:
+    """The pieces of a random-access format: `open_batches(file)` reads the file's metadata and gives
+    its record batches one at a time; an empty object has none. Errors name the key (and the first
+    row of a batch that cannot be read)."""
+    key = source.key
+    f = source.open_random_access()
+    try:
+        size = f.seek(0, 2)
+        f.seek(0)
+        if not size:
+            return
+        try:
+            batches = open_batches(f)
+        except (pa.ArrowException, OSError, ValueError) as e:
+            raise ObjectError(key, f"not a valid {what} file: {e}") from None
+        row = 0
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                break
+            except (pa.ArrowException, OSError, ValueError) as e:
+                raise ObjectError(key, f"corrupt {what} data: {e}", row + 1) from None
+            for offset in range(0, batch.num_rows, batch_rows):
+                part = batch.slice(offset, batch_rows)
+                n = part.num_rows
+                yield Piece(pa.Table.from_batches([part]), np.arange(row + 1, row + 1 + n, dtype=np.int64), None)
+                row += n
+    finally:
+        f.close()

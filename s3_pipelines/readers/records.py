@@ -45,7 +45,10 @@ class Piece:
 # empty objects, absent keys, number literals). Typed columns are a view for SQL and for the
 # compiled mapping path; whatever needs the record itself (jq, exports) reads this column.
 RECORD_COLUMN = "_s3_record"
-PROVENANCE = ("_s3_bucket", "_s3_key", "_s3_etag", "_s3_row", "_s3_line", RECORD_COLUMN)
+# the provenance columns that end every batch, and their types
+PROVENANCE_TYPES = {"_s3_bucket": pa.string(), "_s3_key": pa.string(), "_s3_etag": pa.string(),
+                    "_s3_row": pa.int64(), "_s3_line": pa.int64()}
+PROVENANCE = (*PROVENANCE_TYPES, RECORD_COLUMN)
 
 
 # Field metadata marking a string column that holds the JSON text of its values (a column whose
@@ -77,6 +80,21 @@ def json_dumps(value) -> str:
         return orjson.dumps(value).decode()
     except TypeError:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def json_type(v) -> str:
+    """The JSON type of a parsed value, as JSON Schema names it (messages of jq and of validation)."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, (int, float)):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, list):
+        return "array"
+    return "object"
 
 
 def table_from_records(records: list[dict]) -> tuple[pa.Table, frozenset[str]]:

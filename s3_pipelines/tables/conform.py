@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from ..readers.options import ColumnSpec
 from ..readers.schema import ARROW_TYPES, cast_column
-from .plan import PROVENANCE
+from .plan import ROW_PROVENANCE
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def conform(batch: pa.RecordBatch | pa.Table, inputs) -> tuple[pa.Table, list[Pa
                     reasons.setdefault(i, reason)
         arrays.append(arr)
         names.append(name)
-    for name, type_ in PROVENANCE.items():
+    for name, type_ in ROW_PROVENANCE.items():
         if name not in names:
             arrays.append(table[name] if name in table.column_names else pa.nulls(n, type_))
             names.append(name)

@@ -15,6 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from ..config.tables import COUNT_COLUMN, TIME_COLUMN, TableConfig, aggregate_call
+from ..readers.records import PROVENANCE_TYPES
 from ..readers.schema import ARROW_TYPES
 from ..targets.base import qident
 from .macros import connect
@@ -23,10 +24,8 @@ from .macros import connect
 KINDS = ("string", "long", "double", "boolean", "timestamp", "date")
 DUCK_TYPES = {"string": "VARCHAR", "long": "BIGINT", "double": "DOUBLE", "boolean": "BOOLEAN",
               "timestamp": "TIMESTAMPTZ", "date": "DATE"}
-ARROW_KINDS = {"string": pa.string(), "long": pa.int64(), "double": pa.float64(), "boolean": pa.bool_(),
-               "timestamp": pa.timestamp("us", tz="UTC"), "date": pa.date32()}
 # provenance of each input row, kept through the projection to name rows in parse exceptions
-PROVENANCE = {"_s3_key": pa.string(), "_s3_line": pa.int64(), "_s3_row": pa.int64()}
+ROW_PROVENANCE = {name: PROVENANCE_TYPES[name] for name in ("_s3_key", "_s3_line", "_s3_row")}
 WHERE_KEY, WHERE_LINE = "__s3p_key", "__s3p_line"
 
 
@@ -72,7 +71,7 @@ class TablePlan:
         return [c.name for c in self.columns]
 
     def arrow_schema(self) -> pa.Schema:
-        return pa.schema([(c.name, ARROW_KINDS[c.kind]) for c in self.columns])
+        return pa.schema([(c.name, ARROW_TYPES[c.kind]) for c in self.columns])
 
     def _arg_name(self, i: int) -> str:
         return f"__s3p_arg{i}"
@@ -147,7 +146,7 @@ def input_columns(table: TableConfig, stream_schema) -> tuple[tuple[str, str], .
 
 def empty_input(inputs) -> pa.Table:
     fields = [(n, ARROW_TYPES[t]) for n, t in inputs]
-    fields += [(n, t) for n, t in PROVENANCE.items() if n not in dict(inputs)]
+    fields += [(n, t) for n, t in ROW_PROVENANCE.items() if n not in dict(inputs)]
     return pa.schema(fields).empty_table()
 
 
