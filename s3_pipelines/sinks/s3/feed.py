@@ -60,13 +60,13 @@ def feed_partition(spec: DestinationSpec, stream: str, partition: str, ledger: L
     if report.aborted_uploads:
         log(f"{spec.name}: aborted {len(report.aborted_uploads)} stale multipart upload(s) under {spec.prefix}")
     loaded = ledger.rows(stream, partition, status="loaded")
-    with transaction(ledger.path) as db:  # a short read; the writes come later in their own transaction
+    with transaction(ledger) as db:  # a short read; the writes come later in their own transaction
         done = inputs_done(db, spec.name, [input_id(r) for r in loaded])
     todo = [r for r in loaded if input_id(r) not in done]
     report.already_done = len(loaded) - len(todo)
     inputs = [_input(r, staging, transform) for r in todo]
     result = write_load(inputs, spec, writer)
-    with transaction(ledger.path) as db:
+    with transaction(ledger) as db:
         record_load(db, result)
     report.result = result
     for o in result.objects:

@@ -36,9 +36,16 @@ def ensure_schema(db: sqlite3.Connection) -> None:
 
 
 @contextmanager
-def transaction(path: str | Path) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE on the ledger's SQLite file; COMMIT on success, ROLLBACK on any error."""
-    db = sqlite3.connect(path, timeout=60, isolation_level=None)
+def transaction(where) -> Iterator[sqlite3.Connection]:
+    """A write transaction beside the load ledger: `where` is the `Ledger` (its state database,
+    SQLite or PostgreSQL: s3_pipelines.state) or the path of a SQLite ledger file (BEGIN IMMEDIATE).
+    COMMIT on success, ROLLBACK on any error."""
+    if hasattr(where, "transaction"):
+        with where.transaction() as db:
+            ensure_schema(db)
+            yield db
+        return
+    db = sqlite3.connect(where, timeout=60, isolation_level=None)
     try:
         db.execute("PRAGMA journal_mode=WAL")
         ensure_schema(db)
