@@ -14,7 +14,7 @@ import dagster as dg
 from ..config.models import PipelinesConfig
 from .destination_assets import destination_stream
 from .sync_bulk import bulk_streams
-from .sync_jobs import sync_job_name
+from .sync_common import sync_job_name
 
 
 @dataclass

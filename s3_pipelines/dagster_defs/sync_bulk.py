@@ -11,7 +11,7 @@ import dagster as dg
 from ..config.models import PipelinesConfig
 from ..syncs.bulk import output_base, sync_stream_day
 from .stream_assets import RETRY
-from .sync_jobs import SyncDefinitions, sync_job_name, sync_key
+from .sync_common import SyncDefinitions, sync_job_name, sync_key
 
 
 def bulk_streams(cfg: PipelinesConfig, name: str) -> list[str]:

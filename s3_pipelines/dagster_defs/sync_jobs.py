@@ -5,44 +5,23 @@ module + one line here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Callable
 
-import dagster as dg
-
 from ..config.models import PipelinesConfig
+from .sync_bulk import bulk_sync_definitions
+from .sync_common import SyncDefinitions, sync_job_name, sync_key
+from .sync_model import model_sync_definitions
 
+SYNC_KINDS: dict[str, Callable[[PipelinesConfig, str], SyncDefinitions]] = {
+    "bulk": bulk_sync_definitions,
+    "model": model_sync_definitions,
+}
 
-@dataclass
-class SyncDefinitions:
-    assets: list = field(default_factory=list)
-    jobs: list = field(default_factory=list)
-    schedules: list = field(default_factory=list)
-
-    def add(self, other: "SyncDefinitions") -> None:
-        self.assets += other.assets
-        self.jobs += other.jobs
-        self.schedules += other.schedules
-
-
-def sync_job_name(name: str) -> str:
-    return f"{name}_job"
-
-
-def sync_key(name: str) -> dg.AssetKey:
-    return dg.AssetKey(["syncs", name])
-
-
-def _kinds() -> dict[str, Callable[[PipelinesConfig, str], SyncDefinitions]]:
-    from .sync_bulk import bulk_sync_definitions
-    from .sync_model import model_sync_definitions
-
-    return {"bulk": bulk_sync_definitions, "model": model_sync_definitions}
+__all__ = ["SYNC_KINDS", "SyncDefinitions", "sync_definitions", "sync_job_name", "sync_key"]
 
 
 def sync_definitions(cfg: PipelinesConfig) -> SyncDefinitions:
     out = SyncDefinitions()
-    kinds = _kinds()
     for name, sync in cfg.syncs.items():
-        out.add(kinds[sync.kind](cfg, name))
+        out.add(SYNC_KINDS[sync.kind](cfg, name))
     return out

@@ -9,7 +9,7 @@ from ..config.sinks import ModelS3Target
 from ..syncs.model import run_model_sync
 from .resources import writer_pool
 from .stream_assets import RETRY
-from .sync_jobs import SyncDefinitions, sync_job_name, sync_key
+from .sync_common import SyncDefinitions, sync_job_name, sync_key
 
 
 def model_sync_definitions(cfg: PipelinesConfig, name: str) -> SyncDefinitions:

@@ -1,0 +1,27 @@
+"""What the sync kinds' Dagster modules share: their definitions' shape and their names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+
+@dataclass
+class SyncDefinitions:
+    assets: list = field(default_factory=list)
+    jobs: list = field(default_factory=list)
+    schedules: list = field(default_factory=list)
+
+    def add(self, other: "SyncDefinitions") -> None:
+        self.assets += other.assets
+        self.jobs += other.jobs
+        self.schedules += other.schedules
+
+
+def sync_job_name(name: str) -> str:
+    return f"{name}_job"
+
+
+def sync_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["syncs", name])
