@@ -9,8 +9,8 @@ from collections.abc import Callable
 from ..config.models import PipelinesConfig
 from ..connections.s3 import S3AccessError, S3Client
 from ..selection import is_folder_marker
-from .store import (NAME_RE, NAME_RULE, SCAN_PAGES, DataSource, DataSourceError, PrefixStats, Registry, os_user,
-                    overlaps)
+from .store import (NAME_RE, NAME_RULE, SCAN_PAGES, DataSource, DataSourceError, PrefixStats, Registry, check_new,
+                    os_user)
 
 
 def scan_prefix(client: S3Client, full_prefix: str, max_pages: int | None = SCAN_PAGES) -> PrefixStats:
@@ -73,10 +73,7 @@ def create(cfg: PipelinesConfig, name: str, connection: str, prefix: str, *, reg
     user = user or os_user()
     if name in cfg.datasources and origin == "cli":
         raise DataSourceError(f"data source {name!r} is declared in {cfg.source_path or 'the config'} (datasources:)")
-    # the cheap checks first, so a clash is reported without touching S3 (and again under the lock)
-    for d in registry.all():
-        if d.name == name or (d.connection == connection and not d.disabled and overlaps(prefix, d.prefix)):
-            registry.insert(name, connection, prefix, origin, user, description)  # raises the precise error
+    check_new(registry.all(), name, connection, prefix)  # before S3 is asked; again under the write lock
     client = (client_for or default_client_for(cfg))(connection)
     full = cfg.s3_connection(connection).prefix + prefix
     try:

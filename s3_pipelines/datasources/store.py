@@ -121,6 +121,21 @@ def state_exists(cfg: PipelinesConfig) -> bool:
     return state_database(cfg) is not None or Path(cfg.ledger_path()).exists()
 
 
+def check_new(rows: list[DataSource], name: str, connection: str, prefix: str) -> None:
+    """DataSourceError naming the clash: a name taken (active or disabled), or the same or an
+    overlapping prefix of an active data source of the connection."""
+    clash = next((d for d in rows if d.name == name), None)
+    if clash is not None:
+        state = "disabled" if clash.disabled else "active"
+        raise DataSourceError(f"data source {name!r} exists ({state}, connection {clash.connection!r}, "
+                              f"prefix {clash.prefix!r})")
+    for d in rows:
+        if d.connection == connection and not d.disabled and overlaps(prefix, d.prefix):
+            how = "the same prefix as" if d.prefix == prefix else "a prefix overlapping"
+            raise DataSourceError(f"prefix {prefix!r} of connection {connection!r} is {how} data source "
+                                  f"{d.name!r} (prefix {d.prefix!r})")
+
+
 class Registry:
     """The two tables, through the ledger's connection and transactions."""
 
@@ -187,17 +202,8 @@ class Registry:
                description: str | None = None, stats: PrefixStats | None = None) -> DataSource:
         """Checks and insert in one write transaction: two concurrent creates cannot both pass."""
         with self._tx() as db:
-            rows = [self._row(r) for r in db.execute(f"SELECT {', '.join(COLUMNS)} FROM datasources")]
-            clash = next((d for d in rows if d.name == name), None)
-            if clash is not None:
-                state = "disabled" if clash.disabled else "active"
-                raise DataSourceError(f"data source {name!r} exists ({state}, connection {clash.connection!r}, "
-                                      f"prefix {clash.prefix!r})")
-            for d in rows:
-                if d.connection == connection and not d.disabled and overlaps(prefix, d.prefix):
-                    how = "the same prefix as" if d.prefix == prefix else "a prefix overlapping"
-                    raise DataSourceError(f"prefix {prefix!r} of connection {connection!r} is {how} data source "
-                                          f"{d.name!r} (prefix {d.prefix!r})")
+            check_new([self._row(r) for r in db.execute(f"SELECT {', '.join(COLUMNS)} FROM datasources")],
+                      name, connection, prefix)
             # ids are never reused, not even after a hard delete (the audit keeps the old ones)
             top = [db.execute(f"SELECT MAX({c}) FROM {t}").fetchone()[0] or 0
                    for c, t in (("id", "datasources"), ("datasource_id", "datasource_audit"))]
