@@ -177,13 +177,12 @@ class Ledger:
             for r in rows:
                 if r["status"] == "loading" and r["run_id"] != run_id and (r["expires_at"] or "") > now and not (is_stale and is_stale(r["run_id"])):
                     continue  # its run still renews its lease and is not known to be over
-                db.execute(
-                    "UPDATE objects SET status='loading', run_id=?, started_at=?, error=NULL"
-                    " WHERE stream=? AND bucket=? AND key=? AND etag=?",
-                    (run_id, now, stream, r["bucket"], r["key"], r["etag"]),
-                )
-                claimed.append(_obj(r))
-        return claimed
+                claimed.append(r)
+            db.executemany(  # one batch (a server gets them in one pipeline, not a round trip each)
+                "UPDATE objects SET status='loading', run_id=?, started_at=?, error=NULL"
+                " WHERE stream=? AND bucket=? AND key=? AND etag=?",
+                [(run_id, now, stream, r["bucket"], r["key"], r["etag"]) for r in claimed])
+        return [_obj(r) for r in claimed]
 
     # --- leases: a run's claims live as long as it keeps renewing -----------------------------
 
