@@ -56,6 +56,8 @@ class S3PipelinesTranslator:
         return dg.AssetSpec(
             key=dg.AssetKey([dagster_name(data.name), "objects"]), group_name=dagster_name(data.stream), kinds={"s3"},
             description=f"{what}: the object versions that arrived in each window (from the load ledger).",
+            # a stream selecting a data source reads that asset's objects (datasource_assets)
+            deps=[dg.AssetKey(["datasources", dagster_name(stream.select.datasource)])] if stream.select.datasource else [],
             metadata={"connection": stream.connection, "format": stream.format,
                       "select": dg.MetadataValue.json(stream.select.model_dump(exclude_none=True))},
         )

@@ -43,6 +43,9 @@ def test_assets_observation_and_disabled_sources(project, moto_server):
     specs = {s.key: s for s in defs.resolve_all_asset_specs()}
     assert specs[research_key].group_name == "datasources" and specs[research_key].kinds == {"s3"}
     assert specs[research_key].metadata["status"] == "active" and specs[sales_key].metadata["prefix"] == "sales/"
+    # lineage: the stream's objects come from the data source
+    objects = specs[dg.AssetKey(["research_stream", "objects"])]
+    assert [d.asset_key for d in objects.deps] == [research_key]
 
     with dg.DagsterInstance.ephemeral() as instance:
         result = _tick(defs, instance, "datasources_observation_sensor")
