@@ -22,7 +22,7 @@ from ..events.queue import EventQueue
 from ..events.route import Routed, Router, streams_of
 from ..events.store import EventStore
 from .resources import PipelineStateResource
-from .snapshot_assets import snapshot_definitions
+from .snapshot_assets import snapshot_definitions, snapshot_job_name
 from .stream_assets import DISCOVERED_TAG, STATE, objects_key
 
 TICK_BUDGET_SECONDS = 20  # receiving stops after this; a tick stays far under Dagster's 60 s
@@ -71,7 +71,7 @@ class Targets:
                 if key is None:
                     log(f"{name}: new snapshot directory {d!r}: registered; reload the code location for its asset")
                     continue
-                runs.append(dg.RunRequest(job_name=f"{name}_snapshot_job", run_key=run_key, asset_selection=[key],
+                runs.append(dg.RunRequest(job_name=snapshot_job_name(name), run_key=run_key, asset_selection=[key],
                                           tags={DISCOVERED_TAG: "1"}))
         return runs
 

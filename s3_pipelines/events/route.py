@@ -125,6 +125,10 @@ class Router:
     def _register(self, out: Routed, name: str, objects: list[S3Object], touch_all: bool = True) -> None:
         stream = self.cfg.streams[name]
         new = self.ledger.register(name, objects, ingest.partition_of(stream))
+        if len(new) < len(objects):  # known versions: one removed and written again is pending again
+            known = {(o.key, o.etag) for o in new}
+            new += [o for o in objects if (o.key, o.etag) not in known
+                    and self.store.revive(name, o, created_after_removal=touch_all)]
         out.registered += len(new)
         out.seen_again += len(objects) - len(new)
         if stream.snapshot is not None:

@@ -92,6 +92,19 @@ class EventStore:
                            " AND etag=?", (now, stream, bucket, key, r.obj.etag))
         return rows
 
+    def revive(self, stream: str, obj, created_after_removal: bool = True) -> bool:
+        """A version marked removed that is there again (deleted, then written with the same bytes,
+        so the same ETag): pending once more. For an event, only when it is newer than the removal
+        (`obj.last_modified` after the row's `finished_at`); a listing sees the object, so always."""
+        sql = ("UPDATE objects SET status='pending', run_id=NULL, finished_at=NULL, error=NULL WHERE stream=?"
+               " AND bucket=? AND key=? AND etag=? AND status='removed'")
+        args: list = [stream, obj.bucket, obj.key, obj.etag]
+        if created_after_removal:
+            sql, args = sql + " AND finished_at < ?", args + [obj.last_modified.astimezone(dt.timezone.utc)
+                                                              .isoformat(timespec="milliseconds")]
+        with self.ledger.transaction() as db:
+            return bool(db.execute(sql, args).rowcount)
+
     def live_keys(self, stream: str) -> set[tuple[str, str]]:
         """(bucket, key) of every object the ledger believes is still in S3."""
         with self.ledger._connect() as db:

@@ -32,3 +32,15 @@ def test_receipts_dead_letters_and_removals(state_db):
     assert store.live_keys("s") == {("b", "k")}
     store.audit_removal("s", removed[0], "kept", "on_remove is keep")
     assert [a["action"] for a in store.removals("s")] == ["kept"]
+
+
+def test_a_removed_version_written_again_is_pending_again(state_db):
+    ledger = state_db.ledger()
+    store = EventStore(ledger)
+    o = S3Object("b", "k", "e1", 1, T0)
+    ledger.register("s", [o], lambda o: "p")
+    store.mark_removed("s", "b", "k")
+    assert not store.revive("s", o)  # a late copy of the first creation event: still removed
+    again = S3Object("b", "k", "e1", 1, dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=5))
+    assert store.revive("s", again)
+    assert [r.status for r in ledger.rows("s")] == ["pending"]
