@@ -5,6 +5,9 @@ land exactly once, and a new version of an object (a new ETag) is applied again.
 
 from __future__ import annotations
 
+import itertools
+import os
+import signal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -18,6 +21,7 @@ from ..targets import SqlTarget
 from .bulk import bulk_create
 from .entities import EntityConfig
 from .schema import ensure_catalog
+from .staged import StagedLoad, drop_loads_if_any
 from .writer import AuditContext, CatalogWriter, WriteCounts
 
 
@@ -55,23 +59,111 @@ class PartitionReport:
         return sum(o.filtered_out for o in self.objects)
 
 
+CHUNK_ROWS_ENV = "S3P_APPLY_CHUNK_ROWS"  # records per committed chunk of a staged load
+CHUNK_ROWS = 131_072
+KILL_AFTER_CHUNK_ENV = "S3P_TEST_KILL_AFTER_CHUNK"  # tests: SIGKILL this process after committing chunk N
+
+
+def _chunk_rows() -> int:
+    return max(1, int(os.environ.get(CHUNK_ROWS_ENV) or CHUNK_ROWS))
+
+
 def apply_object(target: SqlTarget, ec: EntityConfig, mapping: CompiledMapping, batches: Iterable[pa.RecordBatch],
                  obj: S3Object, *, stream: str, partition: str | None, run_id: str | None) -> ObjectApplied:
-    spec = mapping.spec
+    """Apply one object version once. An object of at most one chunk of records is applied in one
+    transaction; a larger one is staged chunk by chunk and published at the end (catalog/staged.py),
+    so the database holds at most one chunk uncommitted. A batch that needs the row path (a merge
+    into an existing entity, a repeated identifier, a failure, a delete) makes the publish
+    transaction take the rest of the object, as one transaction did before."""
     ensure_catalog(target)
+    limit = _chunk_rows()
+    batches = iter(batches)
+    first, n = [], 0
+    for batch in batches:  # look ahead one chunk: most objects are smaller and need no staging
+        first.append(batch)
+        n += batch.num_rows
+        if n >= limit:
+            break
+    else:
+        return _apply_whole(target, ec, mapping, first, obj, stream=stream, partition=partition, run_id=run_id)
+    return _apply_staged(target, ec, mapping, itertools.chain(first, batches), obj, limit,
+                         stream=stream, partition=partition, run_id=run_id)
+
+
+def _lock(spec, obj: S3Object) -> str:
+    return f"{spec.consumer} s3://{obj.bucket}/{obj.key}"
+
+
+def _apply_batch(writer: CatalogWriter, mapping: CompiledMapping, batch: pa.RecordBatch, obj: S3Object,
+                 done: ObjectApplied, out=None) -> None:
+    """One batch: the bulk path, or the row path (`out` given: its mapping output, which the bulk path refused)."""
+    row_path = out is not None
+    if out is None:
+        out = mapping.map_batch(batch, obj.key, columnar=True)
+    done.records += batch.num_rows
+    done.filtered_out += out.filtered_out
+    if row_path or out.columns is None or not bulk_create(writer, out.columns):  # the row path merges and explains
+        writer.apply(out.all_results())
+    writer.flush_audit()
+
+
+def _apply_whole(target, ec, mapping, batches, obj, *, stream, partition, run_id) -> ObjectApplied:
+    spec = mapping.spec
     with target.transaction() as tx:
-        tx.lock_key(f"{spec.consumer} s3://{obj.bucket}/{obj.key}")  # two runs applying one object wait
+        tx.lock_key(_lock(spec, obj))  # two runs applying one object wait
         if tx.is_loaded(spec.consumer, obj):
             return ObjectApplied(obj, "skipped")
+        drop_loads_if_any(tx, spec.consumer, obj)  # a dead staged load of this object (a larger version)
         writer = CatalogWriter(tx, ec, spec, AuditContext(run_id, stream, partition, obj.key, obj.etag))
         done = ObjectApplied(obj, "applied", counts=writer.counts)
         for batch in batches:
-            out = mapping.map_batch(batch, obj.key, columnar=True)
-            done.records += batch.num_rows
-            done.filtered_out += out.filtered_out
-            if out.columns is None or not bulk_create(writer, out.columns):  # the row path merges and explains
-                writer.apply(out.all_results())
-            writer.flush_audit()
+            _apply_batch(writer, mapping, batch, obj, done)
+        tx.mark_loaded(spec.consumer, obj, done.records, run_id)
+    return done
+
+
+def _apply_staged(target, ec, mapping, batches, obj, limit, *, stream, partition, run_id) -> ObjectApplied:
+    spec = mapping.spec
+    with target.transaction() as tx:
+        tx.lock_key(_lock(spec, obj))
+        if tx.is_loaded(spec.consumer, obj):
+            return ObjectApplied(obj, "skipped")
+        load = StagedLoad.begin(tx, spec.consumer, obj, run_id)
+    writer = CatalogWriter(None, ec, spec, AuditContext(run_id, stream, partition, obj.key, obj.etag))  # type: ignore[arg-type]
+    done = ObjectApplied(obj, "applied", counts=writer.counts)
+    rest = None  # (batch, its mapping output) that needs the row path: the publish takes it and what follows
+    more, chunk = True, 0
+    while more and rest is None:
+        with target.transaction() as tx:  # one chunk, committed alone, invisible until published
+            writer.bind(tx, load.tables)
+            rows, more = 0, False
+            for batch in batches:
+                out = mapping.map_batch(batch, obj.key, columnar=True)
+                if out.columns is None or not bulk_create(writer, out.columns):
+                    rest = (batch, out)
+                    break
+                done.records += batch.num_rows
+                done.filtered_out += out.filtered_out
+                rows += batch.num_rows
+                if rows >= limit:
+                    more = True
+                    break
+        chunk += 1
+        if os.environ.get(KILL_AFTER_CHUNK_ENV) == str(chunk):
+            os.kill(os.getpid(), signal.SIGKILL)
+    with target.transaction() as tx:  # publish: short unless the row path takes the rest
+        tx.lock_key(_lock(spec, obj))
+        if tx.is_loaded(spec.consumer, obj):  # another run published this version meanwhile
+            load.drop(tx)
+            return ObjectApplied(obj, "skipped")
+        if not load.is_pending(tx):
+            raise RuntimeError(f"{spec.name}: s3://{obj.bucket}/{obj.key}: another run took over its staged load")
+        load.publish(tx, writer.seq)
+        writer.bind(tx)
+        if rest is not None:
+            _apply_batch(writer, mapping, rest[0], obj, done, rest[1])
+            for batch in batches:
+                _apply_batch(writer, mapping, batch, obj, done)
         tx.mark_loaded(spec.consumer, obj, done.records, run_id)
     return done
 

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .codec import to_json
-from .schema import AUDIT, AUDIT_COLUMNS, ENTITIES, ENTITY_COLUMNS, RELATIONS, TMP_KEYS
+from .schema import AUDIT_COLUMNS, ENTITIES, ENTITY_COLUMNS, TMP_KEYS
 from .validate import IDENTIFIER_MAX, value_problem
 
 _PLAIN_ID = "^[A-Za-z0-9@_.+:\\\\/=-]{1,%d}$" % IDENTIFIER_MAX
@@ -105,7 +105,8 @@ def bulk_create(w, cols) -> bool:
         if rel.required and (name not in m.relation_templates
                              or cols.arrays[by_path[m.relation_templates[name].path]].null_count):
             return False
-    if w.store.has_any(bp_name) and _any_exists(w, bp_name, cols.arrays[0]):
+    staged = w.tables[0] != ENTITIES  # a staged load: earlier chunks' entities are in its scratch table
+    if (w.store.has_any(bp_name) or staged) and _any_exists(w, bp_name, cols.arrays[0]):
         return False
 
     # --- write -----------------------------------------------------------------------------------------
@@ -130,7 +131,8 @@ def bulk_create(w, cols) -> bool:
         "object_key": pa.repeat(pa.scalar(ctx.object_key, pa.string()), n),
     }).select(list(ENTITY_COLUMNS))
     store = w.store
-    tx.insert_arrow(ENTITIES, table)  # checked above: none of these identifiers exists, none repeats
+    ent_table, rel_table, audit_table = w.tables
+    tx.insert_arrow(ent_table, table)  # checked above: none of these identifiers exists, none repeats
     id_arr = table.column("identifier").combine_chunks()
     for name, i in relations:
         target = w.relation_targets.get((bp_name, name))
@@ -139,12 +141,13 @@ def bulk_create(w, cols) -> bool:
             continue
         keep = pc.is_valid(arr)
         k = int(pc.sum(keep).as_py() or 0)
-        tx.insert_arrow(RELATIONS, pa.table({
+        tx.insert_arrow(rel_table, pa.table({
             "blueprint": pa.repeat(pa.scalar(bp_name, pa.string()), k), "identifier": id_arr.filter(keep),
             "relation": pa.repeat(pa.scalar(name, pa.string()), k),
             "target_blueprint": pa.repeat(pa.scalar(target, pa.string()), k),
             "target_identifier": arr.filter(keep).cast(pa.string())}))
-    store._populated[bp_name] = True
+    if not staged:
+        store._populated[bp_name] = True
 
     seq0 = w.seq
     w.seq += n
@@ -157,7 +160,7 @@ def bulk_create(w, cols) -> bool:
         "blueprint": _const(bp_name, n), "identifier": id_arr, "action": _const("CREATE", n),
         "status": _const("SUCCESS", n), "message": pa.nulls(n, pa.string()),
     }
-    tx.insert_arrow(AUDIT, pa.table({c: audit[c] for c in AUDIT_COLUMNS}))
+    tx.insert_arrow(audit_table, pa.table({c: audit[c] for c in AUDIT_COLUMNS}))
     return True
 
 
@@ -216,6 +219,8 @@ def _any_exists(w, bp_name: str, idents: pa.Array) -> bool:
     w.tx.execute(f"DELETE FROM {TMP_KEYS}")
     w.tx.insert_arrow(TMP_KEYS, pa.table({"blueprint": pa.repeat(pa.scalar(bp_name, pa.string()), len(idents)),
                                           "identifier": idents.cast(pa.string())}))
-    found = w.tx.execute(f"SELECT 1 FROM {ENTITIES} e JOIN {TMP_KEYS} k USING (blueprint, identifier) LIMIT 1")
-    return bool(found)
+    for table in dict.fromkeys((ENTITIES, w.tables[0])):  # the catalog's, and a staged load's own
+        if w.tx.execute(f"SELECT 1 FROM {table} e JOIN {TMP_KEYS} k USING (blueprint, identifier) LIMIT 1"):
+            return True
+    return False
 

@@ -11,6 +11,7 @@ from ..targets import SqlTarget
 ENTITIES = "s3p_entities"
 RELATIONS = "s3p_entity_relations"
 AUDIT = "s3p_audit"
+PENDING = "s3p_pending_loads"
 
 ENTITY_COLUMNS = ("blueprint", "identifier", "title", "icon", "team", "properties", "relations",
                   "created_at", "updated_at", "mapping", "object_key")
@@ -29,6 +30,9 @@ DDL = [
     f"CREATE TABLE IF NOT EXISTS {AUDIT} (time {TS} NOT NULL, run_id TEXT, stream TEXT, partition_key TEXT,"
     " object_key TEXT, etag TEXT, line BIGINT, seq BIGINT, mapping TEXT, blueprint TEXT, identifier TEXT,"
     " action TEXT NOT NULL, status TEXT NOT NULL, message TEXT)",
+    # loads of large objects in flight, staged in scratch tables until published (catalog/staged.py)
+    f"CREATE TABLE IF NOT EXISTS {PENDING} (load_id TEXT PRIMARY KEY, consumer TEXT NOT NULL,"
+    f" bucket TEXT NOT NULL, key TEXT NOT NULL, etag TEXT, run_id TEXT, started_at {TS})",
 ]
 
 # temporary tables of one transaction (each transaction is its own connection on both targets)

@@ -19,7 +19,7 @@ import pyarrow as pa
 from ..mapping import EntityResult, MappingSpec
 from ..targets import Tx
 from .entities import EntityConfig
-from .schema import AUDIT, AUDIT_COLUMNS
+from .schema import AUDIT, AUDIT_COLUMNS, ENTITIES, RELATIONS
 from .store import EntityStore, Key
 from .validate import identifier_problem, validate_entity
 
@@ -52,6 +52,9 @@ class CatalogWriter:
     spec: MappingSpec
     ctx: AuditContext
     counts: WriteCounts = field(default_factory=WriteCounts)
+    # where the bulk path writes (entities, relation edges, audit): the catalog's tables, or a
+    # staged load's scratch tables (catalog/staged.py)
+    tables: tuple[str, str, str] = (ENTITIES, RELATIONS, AUDIT)
 
     def __post_init__(self):
         self.store = EntityStore(self.tx)
@@ -60,6 +63,11 @@ class CatalogWriter:
         self.now = dt.datetime.now(dt.timezone.utc)
         self.relation_targets = {(bp_name, rel): spec.target for bp_name, bp in self.ec.blueprints.items()
                                  for rel, spec in bp.relations.items()}
+
+    def bind(self, tx: Tx, tables: tuple[str, str, str] = (ENTITIES, RELATIONS, AUDIT)) -> None:
+        """Go on in another transaction (the next chunk of a staged load, or its publish)."""
+        self.flush_audit()
+        self.tx, self.tables, self.store = tx, tables, EntityStore(tx)
 
     # --- audit -------------------------------------------------------------------------------
 

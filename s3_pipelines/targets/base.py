@@ -56,6 +56,11 @@ class Tx(ABC):
     def lock_table(self, table: str) -> None:
         """Writers of `table` wait for each other until this transaction ends."""
 
+    def create_scratch_table(self, name: str, select_sql: str) -> None:
+        """A table of the rows of `select_sql` (its columns' types, no keys) that holds work in
+        progress no reader looks at, dropped when the work is published."""
+        self.execute(f"CREATE TABLE {qident(name)} AS {select_sql}")
+
     def unique_nulls_not_distinct(self) -> bool:
         """Whether a unique index can treat NULLs as equal (NULLS NOT DISTINCT), so rollup groups
         merge by upsert on it."""

@@ -79,6 +79,10 @@ class _PgTx(Tx):
     def lock_table(self, table):
         self.execute(f"LOCK TABLE {qident(table)} IN SHARE ROW EXCLUSIVE MODE")
 
+    def create_scratch_table(self, name, select_sql):
+        # unlogged: no WAL for rows that are copied once into the real tables and dropped
+        self.execute(f"CREATE UNLOGGED TABLE {qident(name)} AS {select_sql}")
+
     def unique_nulls_not_distinct(self):
         return int(self.execute("SHOW server_version_num")[0][0]) >= 150000  # PostgreSQL 15+
 
