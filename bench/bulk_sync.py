@@ -94,6 +94,7 @@ def run(total_mb: int | None = None, objects: int | None = None, repeats: int = 
             t = time.perf_counter()
             boto3_loop(s3, keys, f"loop-{r}/")
             timings["boto3 loop"].append(time.perf_counter() - t)
+            print(f"  repeat {r + 1}: boto3 loop {timings['boto3 loop'][-1]:6.2f} s")
             _empty(s3, DEST, "")
             for fmt in VARIANTS:
                 sync = BulkSyncConfig(kind="bulk", source="src", destination="dst", subfolder=f"{fmt}-{r}", format=fmt)
