@@ -11,7 +11,7 @@ from ..config.models import PipelinesConfig
 from ..config.sinks import DestinationConfig
 from ..config.tables import source_stream_name
 from ..mapping import compile_mapping
-from ..sinks.s3 import DEFAULT_TEMPLATE, CreateOnlyWriter, DestinationSpec
+from ..sinks.s3 import DEFAULT_TEMPLATE, CreateOnlyWriter, DestinationSpec, ObjectExistsError, WindowError
 from ..sinks.s3.feed import entity_batches, feed_partition, table_batches
 from ..tables import plan_for, resolve_target
 from .partitions import partitions_def_for
@@ -90,9 +90,12 @@ def _destination_asset(cfg: PipelinesConfig, name: str, translator: S3PipelinesT
         client = getattr(context.resources, dest.connection).get_client()
         writer = CreateOnlyWriter(client, multipart_threshold=dest.multipart_threshold_mb * 2**20)
         ledger = state.ledger()
-        with ledger.hold_lease(context.run.run_id):
-            report = feed_partition(spec, stream, context.partition_key, ledger, state.staging(), writer,
-                                    transform, log=context.log.info)
+        try:
+            with ledger.hold_lease(context.run.run_id):
+                report = feed_partition(spec, stream, context.partition_key, ledger, state.staging(), writer,
+                                        transform, log=context.log.info)
+        except (WindowError, ObjectExistsError) as e:  # the data or the bucket decided: no retry
+            raise dg.Failure(description=f"destination {name}: {e}", allow_retries=False) from None
         objects = report.objects
         return dg.MaterializeResult(metadata={
             "objects_written": sum(o.created for o in objects),
