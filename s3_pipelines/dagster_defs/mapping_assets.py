@@ -74,7 +74,8 @@ def _entity_asset(cfg: PipelinesConfig, ec: EntityConfig, spec: MappingSpec,
             },
             check_results=[dg.AssetCheckResult(
                 check_name=CHECK, asset_key=key, passed=failures == 0, severity=dg.AssetCheckSeverity.WARN,
-                metadata={"failures": failures, "latest_failures": table},
+                description=f"partition {partition}: {failures} entity write(s) failed",
+                metadata={"partition": partition, "failures": failures, "latest_failures": table},
             )],
         )
 

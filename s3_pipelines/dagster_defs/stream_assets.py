@@ -93,7 +93,10 @@ def stream_assets(cfg: PipelinesConfig, name: str, translator: S3PipelinesTransl
             check_name="parse_errors", asset_key=records_spec.key,
             passed=not (failed or skipped or bad_rows),
             severity=dg.AssetCheckSeverity.ERROR if failed else dg.AssetCheckSeverity.WARN,
+            description=f"partition {partition}: {len(failed)} unreadable object(s), {len(skipped)} skipped, "
+                        f"{bad_rows} bad record(s)",
             metadata={
+                "partition": partition,  # the check page shows no partition of its own
                 "failed_objects": len(failed), "skipped_objects": len(skipped), "bad_records": bad_rows,
                 "samples": problems_table(
                     [{"object": s["key"], "line": s["line"], "reason": s["reason"]} for s in samples]

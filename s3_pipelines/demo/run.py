@@ -3,6 +3,7 @@ pipelines file, load everything through Dagster, print what landed, stop the ser
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -51,7 +52,8 @@ def prepare(workdir: Path, endpoint_url: str) -> Path:
     """The demo's workdir with its config (and its env file); the bucket filled with sample objects."""
     claim_workdir(workdir)
     config = workdir / "pipelines.yaml"
-    config.write_text(TEMPLATE.read_text().replace("{endpoint_url}", endpoint_url))
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()  # the sample objects arrive now
+    config.write_text(TEMPLATE.read_text().replace("{endpoint_url}", endpoint_url).replace("{start}", today))
     # the variables the config names, so the config stays usable after the demo (`set -a; . demo.env`)
     (workdir / ENV_FILE).write_text("".join(f"{k}={v}\n" for k, v in DEMO_ENV.items())
                                     + f"S3_PIPELINES_CONFIG={config}\nDAGSTER_HOME={workdir / 'dagster_home'}\n")
