@@ -8,7 +8,7 @@ import os
 
 from . import ingest_memory, sensor_tick
 
-ALL = ["sensor", "memory", "mapping", "e2e", "e2e-memory", "tables", "destinations", "bulk_sync", "events"]
+ALL = ["sensor", "memory", "mapping", "e2e", "e2e-memory", "tables", "destinations", "bulk_sync", "events", "state"]
 
 
 def main() -> None:
@@ -55,6 +55,14 @@ def main() -> None:
         from . import events
 
         events.run(objects=100, existing=1_000 if args.quick else 10_000)
+
+    if "state" in args.which:
+        from . import state
+
+        if args.quick:
+            state.run(objects=20_000, register_n=10_000, partitions=40, per_partition=25, repeats=1)
+        else:
+            state.run()
 
 
 if __name__ == "__main__":
