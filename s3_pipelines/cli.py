@@ -85,6 +85,15 @@ def cmd_test_mapping(args) -> int:
 
     from .cli_datasources import load_resolved  # a stream may select a registered data source
 
+    if args.format in ("json", "jsonl"):  # streamed: entities written as they are made
+        from .mapping.try_mapping import write_test_mapping
+
+        sys.stdout.flush()
+        found = write_test_mapping(load_resolved(args.config), args.mapping, sys.stdout.buffer, args.format,
+                                   err=sys.stderr.buffer, file=args.file, latest=args.latest,
+                                   object_key=args.object_key, explain=args.explain)
+        sys.stdout.buffer.flush()
+        return 1 if found["errors"] else 0
     result = test_mapping(load_resolved(args.config), args.mapping, file=args.file, latest=args.latest,
                           object_key=args.object_key, explain=args.explain)
     print(render(result, args.format))
@@ -170,7 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--object-key", metavar="KEY", help="the key the records come from (_PORT_SOURCE_OBJECT_KEY)")
     p.add_argument("--explain", action="store_true",
                    help="also say, per jq expression, whether it runs compiled (vectorized over Arrow) or in jq, and why")
-    p.add_argument("--format", choices=["json", "text"], default="text")
+    p.add_argument("--format", choices=["json", "jsonl", "text"], default="text",
+                   help="json: one object, its entities array streamed; jsonl: one entity per line"
+                        " (errors and a summary on stderr)")
     _config_arg(p)
     p.set_defaults(fn=cmd_test_mapping)
 

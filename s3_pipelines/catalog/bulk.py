@@ -41,31 +41,25 @@ def _plain_ids(arr: pa.Array) -> bool:
     return len(valid) == 0 or bool(pc.all(pc.match_substring_regex(valid, _PLAIN_ID)).as_py())
 
 
-def bulk_create(w, cols) -> bool:
-    """Write `cols` (vector.plan.EntityColumns) through writer `w`; False when the row path must."""
+def column_plan(spec, bp, cols):
+    """Whether every entity of `cols` (vector.plan.EntityColumns) passes blueprint `bp` as is,
+    decided column-wise: (slot index by path, property (name, slot) pairs, relation (name, slot)
+    pairs), or None when a value needs the row path (its validation message, a merge of a list or
+    object value...). Repeated identifiers are not looked at."""
     from ..mapping.compile import _Leaf
 
-    spec = w.spec
     n = len(cols)
-    if spec.operation != "create":
-        return False
-    if n == 0:
-        return True
-    bp_name = spec.blueprint
-    bp = w.ec.blueprint(bp_name)
     specs, rels = bp.property_specs(), bp.relations
     m = cols.plan.m
     by_path = {slot.path: i for i, slot in enumerate(m.slots)}
 
     ident = cols.arrays[0]
     if _kind(ident.type) != "string" or ident.null_count or not _plain_ids(ident):
-        return False
-    if pc.count_distinct(ident).as_py() != n:
-        return False  # a later record merges into an earlier one: the row path does that
+        return None
     for key in ("title", "icon", "team"):
         i = by_path.get((key,))
         if i is not None and _kind(cols.arrays[i].type) not in ("string", "null"):
-            return False
+            return None
     props: list[tuple[str, int]] = []
     for path, i in by_path.items():
         if path[0] != "properties":
@@ -74,37 +68,57 @@ def bulk_create(w, cols) -> bool:
         ps = specs.get(name)
         kind = _kind(arr.type)
         if ps is None or kind is None:
-            return False
+            return None
         if kind != "null" and arr.null_count < n:
             if _KIND.get(ps.type) != kind:
-                return False
+                return None
             if kind == "number" and pa.types.is_floating(arr.type) and not pc.all(pc.is_finite(arr.drop_null())).as_py():
-                return False
+                return None
             if getattr(ps, "format", None) is not None or getattr(ps, "enum", None) is not None:
                 for v in pc.unique(arr.drop_null()).to_pylist():
                     if value_problem(ps, v) is not None:
-                        return False
+                        return None
         props.append((name, i))
     mapped = {name for name, _ in props}
     for name in bp.required_names():
         if name not in mapped or cols.arrays[by_path[("properties", name)]].null_count:
-            return False
+            return None
     relations: list[tuple[str, int]] = []
     for name, t in m.relation_templates.items():
         rel = rels.get(name)
         if rel is None or not isinstance(t, _Leaf):
-            return False
+            return None
         arr = cols.arrays[by_path[t.path]]
         kind = _kind(arr.type)
         if kind not in ("string", "null"):
-            return False
+            return None
         if kind == "string" and arr.null_count < n and (rel.many or not _plain_ids(arr)):
-            return False
+            return None
         relations.append((name, by_path[t.path]))
     for name, rel in rels.items():
         if rel.required and (name not in m.relation_templates
                              or cols.arrays[by_path[m.relation_templates[name].path]].null_count):
-            return False
+            return None
+    return by_path, props, relations
+
+
+def bulk_create(w, cols) -> bool:
+    """Write `cols` (vector.plan.EntityColumns) through writer `w`; False when the row path must."""
+    spec = w.spec
+    n = len(cols)
+    if spec.operation != "create":
+        return False
+    if n == 0:
+        return True
+    bp_name = spec.blueprint
+    bp = w.ec.blueprint(bp_name)
+    planned = column_plan(spec, bp, cols)
+    if planned is None:
+        return False
+    by_path, props, relations = planned
+    ident = cols.arrays[0]
+    if pc.count_distinct(ident).as_py() != n:
+        return False  # a later record merges into an earlier one: the row path does that
     staged = w.tables[0] != ENTITIES  # a staged load: earlier chunks' entities are in its scratch table
     if (w.store.has_any(bp_name) or staged) and _any_exists(w, bp_name, cols.arrays[0]):
         return False
@@ -196,13 +210,13 @@ def _json_values(arr: pa.Array, values) -> pa.Array:
     return pa.array([orjson.dumps(v).decode() for v in values()], pa.string())
 
 
-def _json_objects(cols, fields: list[tuple[str, int]], n: int) -> pa.Array:
-    """to_json of {name: value} per row (sorted keys, compact), built from columns; `fields` are
-    (name, slot) pairs."""
+def _json_objects(cols, fields: list[tuple[str, int]], n: int, sort: bool = True) -> pa.Array:
+    """to_json of {name: value} per row (sorted keys unless not `sort`, compact), built from
+    columns; `fields` are (name, slot) pairs."""
     if not fields:
         return pa.repeat(pa.scalar("{}"), n)
     parts = []
-    for j, (name, i) in enumerate(sorted(fields)):
+    for j, (name, i) in enumerate(sorted(fields) if sort else fields):
         key = ("{" if j == 0 else ",") + orjson.dumps(name).decode() + ":"
         parts.append(pa.repeat(pa.scalar(key), n))
         parts.append(_json_values(cols.arrays[i], lambda i=i: cols.value(i)))

@@ -26,20 +26,7 @@ def test_mapping(cfg: PipelinesConfig, name: str, *, file: str | None = None, la
     spec = ec.mapping(name)
     stream = cfg.streams[spec.stream]
     mapping = compile_mapping(spec)
-    if (file is None) == (not latest):
-        raise ValueError("give --file PATH or --latest")
-    if file is not None:
-        if not Path(file).is_file():
-            raise ValueError(f"no such file: {file}")
-        source, provenance = LocalFileSource(file, key=object_key), None
-        key = object_key or Path(file).name
-        read = {"file": str(Path(file).resolve()), "key": key}
-    else:
-        source, provenance = _latest(cfg, spec.stream)
-        key = object_key or provenance.key
-        read = {"uri": provenance.uri, "key": key, "etag": provenance.etag,
-                "size": provenance.size, "last_modified": str(provenance.last_modified),
-                "why": f"the newest object of stream {spec.stream}"}
+    source, provenance, key, read = _source(cfg, spec, file, latest, object_key)
     bad: list[BadRecord] = []
     out = {"mapping": name, "object": read, "records": 0, "entities": [], "filtered_out": 0, "errors": []}
     bp = ec.blueprint(spec.blueprint)
@@ -62,6 +49,25 @@ def test_mapping(cfg: PipelinesConfig, name: str, *, file: str | None = None, la
                 if d["expression"] == where and d["engine"] == "compiled":
                     d["engine"], d["why"] = "compiled, jq for some batches", why
     return out
+
+
+def _source(cfg: PipelinesConfig, spec, file: str | None, latest: bool, object_key: str | None):
+    """(source, provenance, key, what was read) of the object a test reads."""
+    if (file is None) == (not latest):
+        raise ValueError("give --file PATH or --latest")
+    if file is not None:
+        if not Path(file).is_file():
+            raise ValueError(f"no such file: {file}")
+        source, provenance = LocalFileSource(file, key=object_key), None
+        key = object_key or Path(file).name
+        read = {"file": str(Path(file).resolve()), "key": key}
+    else:
+        source, provenance = _latest(cfg, spec.stream)
+        key = object_key or provenance.key
+        read = {"uri": provenance.uri, "key": key, "etag": provenance.etag,
+                "size": provenance.size, "last_modified": str(provenance.last_modified),
+                "why": f"the newest object of stream {spec.stream}"}
+    return source, provenance, key, read
 
 
 def _result(r: EntityResult, bp, key: str, out: dict) -> None:
@@ -104,6 +110,142 @@ def _latest(cfg: PipelinesConfig, stream_name: str):
 
 
 test_mapping.__test__ = False  # not a pytest test, despite its name
+
+
+# --- streamed output (--format json / jsonl): entities written as they are made -----------------------------
+
+
+def write_test_mapping(cfg: PipelinesConfig, name: str, out, fmt: str = "json", *, err=None,
+                       file: str | None = None, latest: bool = False, object_key: str | None = None,
+                       explain: bool = False) -> dict:
+    """What `test_mapping` finds, written to the binary stream `out` as it is produced: `json`,
+    an object whose `entities` array is written batch by batch (then records, filtered_out,
+    errors and explain); `jsonl`, one entity per line (errors, one per line, and a summary go to
+    `err`). A batch whose every expression compiled and whose values pass the blueprint column-wise
+    (the catalog's bulk-path checks) becomes JSON text in Arrow without a Python object per entity;
+    any other batch takes the row path and orjson. Returns the counts and the errors."""
+    import orjson
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ..catalog.bulk import column_plan
+
+    if fmt not in ("json", "jsonl"):
+        raise ValueError(f"format {fmt!r}: json or jsonl")
+    ec = entity_config(cfg)
+    spec = ec.mapping(name)
+    stream = cfg.streams[spec.stream]
+    mapping = compile_mapping(spec)
+    source, provenance, key, read = _source(cfg, spec, file, latest, object_key)
+    bp = ec.blueprint(spec.blueprint)
+    bad: list[BadRecord] = []
+    summary = {"records": 0, "entities": 0, "filtered_out": 0, "errors": []}
+    sep = b",\n" if fmt == "json" else b"\n"
+    if fmt == "json":
+        out.write(b'{"mapping": ' + orjson.dumps(name) + b', "object": ' + orjson.dumps(read) + b', "entities": [')
+    written = False
+
+    def emit(texts: pa.Array) -> None:
+        nonlocal written
+        if len(texts) == 0:
+            return
+        joined = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(texts)], pa.int32()), texts), sep.decode())
+        head = (sep if written else b"\n") if fmt == "json" else b""
+        out.write(head)
+        out.write(joined[0].as_buffer())
+        if fmt == "jsonl":
+            out.write(b"\n")
+        written = True
+        summary["entities"] += len(texts)
+
+    schema = None
+    for batch in read_batches(source, provenance, read_options(stream), bad.append):
+        schema = schema or batch.schema
+        summary["records"] += batch.num_rows
+        mapped = mapping.map_batch(batch, key, columnar=True)
+        summary["filtered_out"] += mapped.filtered_out
+        cols = mapped.columns
+        if cols is not None and spec.operation == "create":
+            planned = column_plan(spec, bp, cols) if len(cols) else None
+            if len(cols) == 0:
+                continue
+            if planned is not None:
+                emit(_entity_texts(spec.blueprint, cols, *planned))
+                continue
+        found: dict = {"entities": [], "errors": summary["errors"]}
+        for r in mapped.all_results():
+            _result(r, bp, key, found)
+        if found["entities"]:
+            emit(pa.array([_dumps(_without_empty(e)) for e in found["entities"]], pa.string()))
+    errors = summary["errors"]
+    errors += [{"object_key": key, "line": b.line, "identifier": None, "message": f"unreadable record: {b.reason}"}
+               for b in bad]
+    errors.sort(key=lambda e: (e["line"] is None, e["line"] or 0))
+    explained = None
+    if explain:
+        explained = [{"expression": d.where, "jq": d.expression, "engine": d.engine, "why": d.why}
+                     for d in mapping.explain(schema)]
+        for where, why in mapping.vector.runtime_fallbacks.items():
+            for d in explained:
+                if d["expression"] == where and d["engine"] == "compiled":
+                    d["engine"], d["why"] = "compiled, jq for some batches", why
+    if fmt == "json":
+        out.write(b"\n], " if written else b"], ")
+        tail = {"records": summary["records"], "filtered_out": summary["filtered_out"], "errors": errors}
+        if explained is not None:
+            tail["explain"] = explained
+        out.write(_dumps(tail).encode()[1:-1] + b"}\n")
+    elif err is not None:
+        for e in errors:
+            err.write(_dumps({"error": e}).encode() + b"\n")
+        done = {"mapping": name, "object": read, "records": summary["records"], "entities": summary["entities"],
+                "filtered_out": summary["filtered_out"], "errors": len(errors)}
+        if explained is not None:
+            done["explain"] = explained
+        err.write(_dumps({"summary": done}).encode() + b"\n")
+    return summary
+
+
+def _dumps(v) -> str:
+    import json
+
+    import orjson
+
+    try:
+        return orjson.dumps(v).decode()
+    except TypeError:  # an integer beyond 64 bits, a value orjson does not know
+        return json.dumps(v, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+def _entity_texts(blueprint: str, cols, by_path: dict, props: list, relations: list):
+    """Each entity of `cols` as the JSON text `_without_empty` of its row-path dict would be
+    (fields in FIELDS order, icon and team only when set), built column-wise."""
+    import orjson
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ..catalog.bulk import _json_objects, _json_values
+
+    n = len(cols)
+
+    def const(text: str):
+        return pa.repeat(pa.scalar(text, pa.string()), n)
+
+    def values(i: int):
+        return _json_values(cols.arrays[i], lambda: cols.value(i))
+
+    parts = [const('{"blueprint":' + orjson.dumps(blueprint).decode() + ',"identifier":'), values(0),
+             const(',"title":')]
+    i = by_path.get(("title",))
+    parts.append(const("null") if i is None else values(i))
+    for field in ("icon", "team"):
+        i = by_path.get((field,))
+        if i is not None:
+            piece = pc.binary_join_element_wise(const(f',"{field}":'), values(i), "")
+            parts.append(pc.if_else(pc.is_valid(cols.arrays[i]), piece, const("")))
+    parts += [const(',"properties":'), _json_objects(cols, props, n, sort=False),
+              const(',"relations":'), _json_objects(cols, relations, n, sort=False), const("}")]
+    return pc.binary_join_element_wise(*parts, "")
 
 
 def _without_empty(entity: dict) -> dict:
