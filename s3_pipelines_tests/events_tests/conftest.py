@@ -20,18 +20,6 @@ class EventBucket:
     sqs: object  # boto3 SQS client
     queue_url: str
 
-    def messages(self, wait: int = 0) -> list[dict]:
-        """Take every message off the queue (visible ones), without deleting."""
-        out = []
-        while True:
-            got = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait,
-                                           VisibilityTimeout=0).get("Messages", [])
-            # VisibilityTimeout=0 would show them again at once: count by id
-            new = [m for m in got if m["MessageId"] not in {o["MessageId"] for o in out}]
-            if not new:
-                return out
-            out += new
-
     def count(self) -> int:
         attrs = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=[
             "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]

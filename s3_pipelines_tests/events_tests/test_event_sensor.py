@@ -80,7 +80,7 @@ def test_lost_duplicated_shuffled_messages_load_every_object_once_after_one_reco
     assert len(objects) == 50
     rng = random.Random(12)
     rng.shuffle(objects)
-    lost, kept = objects[:10], objects[10:]
+    kept = objects[10:]  # the first 10 (20 %) are lost
     twice = kept[:5]
     sent = kept + twice
     rng.shuffle(sent)
