@@ -14,6 +14,7 @@ A second user, who may not list the bucket, cannot create a data source (reachab
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -41,7 +42,8 @@ ADMIN = {"aws_access_key_id": "AKIAADMINSETUP000001", "aws_secret_access_key": "
 
 
 def _config(root, endpoint: str) -> str:
-    text = TEMPLATE.read_text().replace("{endpoint_url}", endpoint)
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()  # as the demo fills in its partitions' start
+    text = TEMPLATE.read_text().replace("{endpoint_url}", endpoint).replace("{start}", today)
     text = text.replace("S3_PIPELINES_DEMO_KEY_ID", "IAM_TEST_KEY").replace("S3_PIPELINES_DEMO_SECRET", "IAM_TEST_SECRET")
     # the events stream selects a registered data source instead of its raw prefix
     text = text.replace('select: {prefixes: ["warehouse/events/"]}', "select: {datasource: warehouse}")
