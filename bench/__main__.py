@@ -8,7 +8,8 @@ import os
 
 from . import ingest_memory, sensor_tick
 
-ALL = ["sensor", "memory", "mapping", "e2e", "e2e-memory", "tables", "destinations", "bulk_sync", "events", "state"]
+ALL = ["sensor", "memory", "mapping", "test-mapping", "e2e", "e2e-memory", "tables", "destinations", "bulk_sync", "events",
+       "state"]
 
 
 def main() -> None:
@@ -28,6 +29,10 @@ def main() -> None:
             mapping.run(records=100_000, jq_records=10_000, port_records=2_000, repeats=2)
         else:
             mapping.run()
+    if "test-mapping" in args.which:
+        from . import mapping_cli
+
+        mapping_cli.run(records=100_000 if args.quick else 1_000_000, repeats=1 if args.quick else 3)
     if "e2e" in args.which:
         from . import end_to_end
 
