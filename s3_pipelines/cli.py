@@ -18,7 +18,17 @@ def _config_arg(p: argparse.ArgumentParser) -> None:
 def cmd_validate(args) -> int:
     from .check import load_checked
 
-    cfg = load_checked(args.config, check_env=not args.no_env)
+    try:
+        cfg = load_checked(args.config, check_env=not args.no_env)
+    except ConfigError as e:
+        if args.format != "json":
+            raise
+        print(json.dumps({"ok": False, "path": e.path, "problems": e.problems}, indent=2))
+        return 2
+    if args.format == "json":
+        print(json.dumps({"ok": True, "path": str(cfg.source_path), "connections": list(cfg.connections),
+                          "streams": list(cfg.streams)}, indent=2))
+        return 0
     print(f"{cfg.source_path}: ok ({len(cfg.connections)} connection(s), {len(cfg.streams)} stream(s))")
     return 0
 
@@ -61,12 +71,17 @@ def cmd_partitions(args) -> int:
     cfg = load_config(args.config)
     # a read-only command: a ledger that does not exist yet is empty, not created
     fresh = getattr(cfg.state, "database", None) is None and not cfg.ledger_path().exists()
-    ledger = None if fresh else Ledger(cfg.ledger_path())
+    ledger = None if fresh else Ledger.from_config(cfg)
     names = [args.stream] if args.stream else list(cfg.streams)
+    found = {}
     for name in names:
         if name not in cfg.streams:
             raise ConfigError(cfg.source_path, [f"no stream named {name!r}"])
-        rows = ledger.partitions(name) if ledger else []
+        found[name] = ledger.partitions(name) if ledger else []
+    if args.format == "json":
+        print(json.dumps(found, indent=2, default=str))
+        return 0
+    for name, rows in found.items():
         print(f"{name}: {len(rows)} partition(s) with objects")
         for r in rows:
             counts = ", ".join(f"{k} {v}" for k, v in r.items() if k not in ("partition", "rows"))
@@ -144,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check the pipelines file")
     p.add_argument("--no-env", action="store_true",
                    help="do not check that the environment variables named by {env: NAME} are set")
+    p.add_argument("--format", choices=["text", "json"], default="text",
+                   help="json: {ok, path, problems} (exit code 2 when not ok)")
     _config_arg(p)
     p.set_defaults(fn=cmd_validate)
 
@@ -159,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("partitions", help="partition keys with objects, per stream (what to pass to --partition)")
     p.add_argument("--stream", metavar="NAME", help="only this stream (default: every stream)")
+    p.add_argument("--format", choices=["text", "json"], default="text", help="json: {stream: [partition, ...]}")
     _config_arg(p)
     p.set_defaults(fn=cmd_partitions)
 

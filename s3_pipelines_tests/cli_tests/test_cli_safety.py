@@ -140,3 +140,17 @@ mappings:
         r = cli(*args, cwd=tmp_path)
         assert r.returncode == 0, (args, r.stderr)
     assert sorted(p.name for p in Path(tmp_path).iterdir()) == ["pipelines.yaml"]
+
+
+def test_json_for_scripts(tmp_path):
+    import json
+
+    (tmp_path / "pipelines.yaml").write_text(GOOD)
+    r = cli("validate", "--no-env", "--format", "json", cwd=tmp_path)
+    assert r.returncode == 0 and json.loads(r.stdout)["ok"] is True and json.loads(r.stdout)["streams"] == ["koalas"]
+    (tmp_path / "bad.yaml").write_text(GOOD.replace("format: jsonl", "format: jsonl\n    compresion: gzip"))
+    r = cli("validate", "--no-env", "--format", "json", "--config", "bad.yaml", cwd=tmp_path)
+    doc = json.loads(r.stdout)
+    assert r.returncode == 2 and doc["ok"] is False and "did you mean `compression`?" in doc["problems"][0]
+    r = cli("partitions", "--format", "json", cwd=tmp_path)
+    assert r.returncode == 0 and json.loads(r.stdout) == {"koalas": []}
