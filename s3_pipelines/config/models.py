@@ -130,6 +130,9 @@ class StreamConfig(Model):
     partitioning: Partitioning = Field(default_factory=Partitioning)
     sensor: bool = Field(True, description="create a sensor watching the selection")
     sensor_interval_seconds: int = Field(30, ge=5)
+    owners: list[str] = Field(default_factory=list, description="owners of the stream's assets in Dagster: "
+                              "emails or team:NAME (also on the entities and tables built from it)")
+    tags: dict[str, str] = Field(default_factory=dict, description="tags of the stream's assets in Dagster")
     snapshot: SnapshotConfig | None = Field(None, description="objects are full snapshots of one table")
     on_remove: Literal["keep", "delete_rows"] = Field(
         "keep", description="an object removed from S3: keep what it loaded, or delete its entities / rows")

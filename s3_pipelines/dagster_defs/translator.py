@@ -44,8 +44,15 @@ class S3PipelinesTranslator:
     `tables/<table>`, each in its stream's group."""
 
     def get_asset_spec(self, data: S3PipelinesAssetData) -> dg.AssetSpec:
-        return {"objects": self._objects, "records": self._records, "entities": self._entities,
+        spec = {"objects": self._objects, "records": self._records, "entities": self._entities,
                 "table": self._table}[data.role](data)
+        # owners and tags from the stream's config, on every asset built from the stream
+        stream = data.config.streams.get(data.stream)
+        owners, tags = list(getattr(stream, "owners", None) or []), dict(getattr(stream, "tags", None) or {})
+        if owners or tags:
+            spec = spec.replace_attributes(owners=[*spec.owners, *(o for o in owners if o not in spec.owners)],
+                                           tags={**tags, **spec.tags})
+        return spec
 
     def _upstream_key(self, data: S3PipelinesAssetData, role: str) -> dg.AssetKey:
         return self.get_asset_spec(S3PipelinesAssetData(role, data.stream, data.stream, data.config)).key
@@ -80,7 +87,7 @@ class S3PipelinesTranslator:
             key=dg.AssetKey([dagster_name(data.stream), "entities", dagster_name(spec.name)]), deps=[self._upstream_key(data, "records")],
             group_name=dagster_name(data.stream), kinds={data.config.connections[data.target].type, "jq"},
             description=f"Entities of blueprint {spec.blueprint} ({op}) mapped by jq from the records of "
-                        f"{data.stream} into catalog {data.target}.",
+                        f"{data.stream} into the `{data.target}` catalog.",
             metadata={"blueprint": spec.blueprint, "operation": op, "target": data.target, "defined_at": spec.origin},
         )
 

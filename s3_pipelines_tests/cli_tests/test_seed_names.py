@@ -122,3 +122,17 @@ def test_checks_name_their_partition(tmp_path, moto_server, new_bucket, monkeypa
     assert parse.metadata["partition"].value == today and not parse.passed
     assert parse.description.startswith(f"partition {today}: 0 unreadable object(s), 0 skipped, 1 bad record(s)")
     assert evaluations["audit_failures"].metadata["partition"].value == today
+
+
+def test_owners_and_tags_from_config(tmp_path, moto_server):
+    config = tmp_path / "pipelines.yaml"
+    config.write_text(config_text(moto_server, "bkt").replace(
+        "    sensor: false\n", "    sensor: false\n    owners: [team:ingest, ana@example.com]\n    tags: {domain: sessions}\n", 1))
+    defs = build_definitions(load_checked(config))
+    graph = defs.resolve_asset_graph()
+    for key in ("Koalas_2024/objects", "Koalas_2024/records", "Koalas_2024/entities/sessions", "tables/Koalas"):
+        node = graph.get(dg.AssetKey.from_user_string(key))
+        assert set(node.owners) == {"team:ingest", "ana@example.com"}, key
+        assert node.tags.get("domain") == "sessions", key
+    entities = graph.get(dg.AssetKey.from_user_string("Koalas_2024/entities/sessions"))
+    assert "catalog Catalog-Main" not in (entities.description or "") and "the `Catalog-Main` catalog" in entities.description
