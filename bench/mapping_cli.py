@@ -85,9 +85,9 @@ def run(records: int = 1_000_000, repeats: int = 3) -> dict:
         n_jq = sum(1 for _ in open(outputs[variants[0][0]], "rb"))
         n_ours = sum(1 for _ in open(outputs[variants[1][0]], "rb"))
         assert n_jq == n_ours, (n_jq, n_ours)
-        with open(outputs[variants[0][0]]) as a, open(outputs[variants[1][0]]) as b:  # same entities, first 1,000
-            for _, x, y in zip(range(1000), a, b):
-                assert json.loads(x) == json.loads(y), (x, y)
+        with open(outputs[variants[0][0]], "rb") as a, open(outputs[variants[1][0]], "rb") as b:  # same entities
+            for i, x, y in zip(range(1000), a, b):
+                assert json.loads(x) == json.loads(y), (i, x[:300], y[:300])
     base = median([s for s, _, _ in results[variants[0][0]]])
     base_cpu = median([c for _, _, c in results[variants[0][0]]])
     rows = []
