@@ -76,8 +76,8 @@ def run(records: int = 1_000_000, repeats: int = 3) -> dict:
         results: dict[str, list] = {}
         outputs = {}
         for i in range(repeats):
-            for name, cmd in variants:
-                out = work / f"out-{len(outputs)}"
+            for j, (name, cmd) in enumerate(variants):
+                out = work / f"out-{j}"
                 secs, rss, cpu = _timed(cmd, out, env)
                 results.setdefault(name, []).append((secs, rss, cpu))
                 outputs[name] = out
