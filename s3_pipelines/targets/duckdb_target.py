@@ -97,7 +97,8 @@ class DuckDBTarget(SqlTarget):
                 con.execute("ROLLBACK")
             except duckdb.Error:
                 pass
-            if isinstance(e, duckdb.OutOfMemoryException):
+            if isinstance(e, duckdb.OutOfMemoryException) or (
+                    isinstance(e, duckdb.Error) and "could not allocate block" in str(e)):
                 raise duckdb.OutOfMemoryException(
                     f"{e}\n(catalog {self.name}: DuckDB may use {memory_limit()}; set {MEMORY_LIMIT_ENV} higher,"
                     " e.g. 2GB, for a catalog this large)") from e
