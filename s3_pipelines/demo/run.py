@@ -53,7 +53,8 @@ def prepare(workdir: Path, endpoint_url: str) -> Path:
     claim_workdir(workdir)
     config = workdir / "pipelines.yaml"
     today = dt.datetime.now(dt.timezone.utc).date().isoformat()  # the sample objects arrive now
-    config.write_text(TEMPLATE.read_text().replace("{endpoint_url}", endpoint_url).replace("{start}", today))
+    config.write_text(TEMPLATE.read_text().replace("{endpoint_url}", endpoint_url)
+                      .replace("{start: 2020-01-01}", "{start: " + today + "}"))
     # the variables the config names, so the config stays usable after the demo (`set -a; . demo.env`)
     (workdir / ENV_FILE).write_text("".join(f"{k}={v}\n" for k, v in DEMO_ENV.items())
                                     + f"S3_PIPELINES_CONFIG={config}\nDAGSTER_HOME={workdir / 'dagster_home'}\n")
