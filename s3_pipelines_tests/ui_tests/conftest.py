@@ -68,12 +68,14 @@ class UI:
         (root / "workspace.yaml").write_text(WORKSPACE)
         self.log = root / "dagster_dev.log"
         self.proc = None
+        self._log_file = None
 
     def start(self, timeout: float = 120) -> None:
         # its own session: stopped by process group (dagster dev ignores signals sent only to it)
+        self._log_file = self.log.open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "dagster", "dev", "-w", str(self.root / "workspace.yaml"), "-h", "127.0.0.1",
-             "-p", str(self.port)], cwd=self.root, env=self.env, stdout=self.log.open("wb"),
+             "-p", str(self.port)], cwd=self.root, env=self.env, stdout=self._log_file,
             stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -85,6 +87,13 @@ class UI:
         raise TimeoutError(f"dagster dev did not serve within {timeout} s: {self.log.read_text()[-3000:]}")
 
     def stop(self) -> None:
+        try:
+            self._stop()
+        finally:
+            if self._log_file is not None:
+                self._log_file.close()
+
+    def _stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
         for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
