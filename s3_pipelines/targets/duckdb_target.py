@@ -15,11 +15,11 @@ from .base import SqlTarget, Tx, qident
 
 LOCK_WAIT_SECONDS = 300
 MEMORY_LIMIT_ENV = "S3P_DUCKDB_MEMORY_LIMIT"
-MEMORY_LIMIT = "256MB"
+MEMORY_LIMIT = "512MB"
 
 
 def memory_limit() -> str:
-    """DuckDB's buffer pool of a target connection (`S3P_DUCKDB_MEMORY_LIMIT`, default 256MB).
+    """DuckDB's buffer pool of a target connection (`S3P_DUCKDB_MEMORY_LIMIT`, default 512MB).
     DuckDB's default (80 % of the machine's memory) keeps the pages of every committed chunk and of
     a publish's `INSERT ... SELECT` cached: 730 MB for 1.8M staged entities against 280 MB with
     200MB (measured). Indexes (the entities' primary key) must fit in it: raise it for catalogs of
