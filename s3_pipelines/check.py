@@ -95,7 +95,8 @@ def reference_problems(data: dict) -> list[str]:
     problems = [f"{section}.{name}: {NAME_RULE}" for section in ("connections", "streams")
                 for name in _section(data, section) if not NAME_RE.match(str(name))]
     problems += [f"{section}.{b}: {a!r} and {b!r} are both {names.dagster_name(b)!r} in Dagster (config/names.py): rename one"
-                 for section in ("connections", "streams", "tables") for a, b in names.clashes(_section(data, section))]
+                 for section in ("connections", "streams", "tables", "destinations", "syncs")
+                 for a, b in names.clashes(_section(data, section))]
     for name, stream in streams.items():
         if isinstance(stream, dict) and "connection" in stream:
             uris = (stream.get("select") or {}).get("uris") if isinstance(stream.get("select"), dict) else None

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import re
 
+from .config.names import NAME_RE, NAME_RULE
 from .sinks.s3.keys import check_template
 from .sinks.s3.windows import parse_window
 from .targets import TARGETS
 
-NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-NAME_RULE = "names are letters, digits and _, not starting with a digit"
 CRON_RE = re.compile(r"^\s*(@(hourly|daily|weekly|monthly)|(\S+\s+){4}\S+)\s*$")
 
 

@@ -8,6 +8,7 @@ import dagster as dg
 
 from ..catalog.entities import entity_config
 from ..config.models import PipelinesConfig
+from ..config.names import dagster_name
 from ..config.sinks import DestinationConfig
 from ..config.tables import source_stream_name
 from ..mapping import compile_mapping
@@ -22,7 +23,7 @@ KEYS_SHOWN = 50
 
 
 def destination_key(name: str) -> dg.AssetKey:
-    return dg.AssetKey(["destinations", name])
+    return dg.AssetKey(["destinations", dagster_name(name)])
 
 
 def destination_spec(name: str, dest: DestinationConfig, connection_prefix: str) -> DestinationSpec:
@@ -70,7 +71,7 @@ def _destination_asset(cfg: PipelinesConfig, name: str, translator: S3PipelinesT
     upstream, transform = _upstream(cfg, dest, stream, translator)
     src = dest.from_
     asset = dg.AssetSpec(
-        key=destination_key(name), deps=[upstream], group_name=stream, kinds={"s3", dest.format.split(".")[0]},
+        key=destination_key(name), deps=[upstream], group_name=dagster_name(stream), kinds={"s3", dest.format.split(".")[0]},
         description=dest.description or (
             f"S3 destination: the {'records' if src.kind == 'stream' else 'entities' if src.kind == 'mapping' else 'rows'}"
             f" of {src.kind} {src.name} in {dest.format} objects of one {dest.batch_window} window each, "
@@ -83,11 +84,11 @@ def _destination_asset(cfg: PipelinesConfig, name: str, translator: S3PipelinesT
 
     @dg.multi_asset(
         specs=[asset], name=asset.key.to_python_identifier(), partitions_def=partitions_def_for(cfg.streams[stream]),
-        required_resource_keys={dest.connection, STATE}, retry_policy=RETRY,
+        required_resource_keys={dagster_name(dest.connection), STATE}, retry_policy=RETRY,
     )
     def _destination(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         state = getattr(context.resources, STATE)
-        client = getattr(context.resources, dest.connection).get_client()
+        client = getattr(context.resources, dagster_name(dest.connection)).get_client()
         writer = CreateOnlyWriter(client, multipart_threshold=dest.multipart_threshold_mb * 2**20)
         ledger = state.ledger()
         try:

@@ -18,6 +18,7 @@ import json
 import dagster as dg
 
 from ..config.models import PipelinesConfig
+from ..config.names import dagster_name
 from ..events.queue import EventQueue
 from ..events.route import Routed, Router, streams_of
 from ..events.store import EventStore
@@ -97,13 +98,13 @@ def _events_sensor(cfg, conn_name: str, jobs, targets: Targets, running: bool) -
     queue_url = conn.event_queue_url
 
     @dg.sensor(
-        name=f"{conn_name}_events", jobs=jobs, minimum_interval_seconds=conn.event_poll_interval_seconds,
+        name=f"{dagster_name(conn_name)}_events", jobs=jobs, minimum_interval_seconds=conn.event_poll_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED,
-        required_resource_keys={conn_name, STATE},
+        required_resource_keys={dagster_name(conn_name), STATE},
         description=f"Reads S3 event notifications of {conn_name} from its SQS queue",
     )
     def events(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-        client = getattr(context.resources, conn_name).get_client()
+        client = getattr(context.resources, dagster_name(conn_name)).get_client()
         state: PipelineStateResource = getattr(context.resources, STATE)
         ledger = state.ledger()
         store = EventStore(ledger)
@@ -133,13 +134,13 @@ def _events_sensor(cfg, conn_name: str, jobs, targets: Targets, running: bool) -
 def _reconcile_sensor(cfg, conn_name: str, names: list[str], jobs, targets: Targets, running: bool,
                       interval: int) -> dg.SensorDefinition:
     @dg.sensor(
-        name=f"{conn_name}_reconcile", jobs=jobs, minimum_interval_seconds=interval,
+        name=f"{dagster_name(conn_name)}_reconcile", jobs=jobs, minimum_interval_seconds=interval,
         default_status=dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED,
-        required_resource_keys={conn_name, STATE},
+        required_resource_keys={dagster_name(conn_name), STATE},
         description=f"Lists {', '.join(names)} to register what notifications missed and objects that are gone",
     )
     def reconcile(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-        client = getattr(context.resources, conn_name).get_client()
+        client = getattr(context.resources, dagster_name(conn_name)).get_client()
         state: PipelineStateResource = getattr(context.resources, STATE)
         router = Router(cfg, conn_name, client, state.ledger(), staging=state.staging(), log=context.log.warning)
         routed = router.reconcile(names)

@@ -13,6 +13,7 @@ import dagster as dg
 
 from .. import ingest, selection, snapshots
 from ..config.models import PipelinesConfig
+from ..config.names import dagster_name
 from ..connections.s3 import S3Client
 from ..ledger import Ledger
 from .resources import writer_pool
@@ -22,13 +23,13 @@ log = logging.getLogger(__name__)
 
 
 def snapshot_job_name(stream: str) -> str:
-    return f"{stream}_snapshot_job"
+    return f"{dagster_name(stream)}_snapshot_job"
 
 
 def snapshot_key(stream: str, directory: str, snap) -> dg.AssetKey:
     if snap.mode == "single_table":
-        return dg.AssetKey([stream, "snapshot"])
-    return dg.AssetKey([stream, "snapshots", snapshots.slug(snap, directory)])
+        return dg.AssetKey([dagster_name(stream), "snapshot"])
+    return dg.AssetKey([dagster_name(stream), "snapshots", snapshots.slug(snap, directory)])
 
 
 def snapshot_directories(cfg: PipelinesConfig, name: str, client: S3Client | None = None) -> list[str]:
@@ -70,19 +71,19 @@ def _snapshot_asset(cfg: PipelinesConfig, name: str, directory: str, key: dg.Ass
     where = f"directory {directory} of " if directory else ""
 
     @dg.asset(
-        key=key, group_name=name, kinds={"s3", cfg.connections[target].type},
+        key=key, group_name=dagster_name(name), kinds={"s3", cfg.connections[target].type},
         description=f"The newest snapshot in {where}stream {name}, as table {table}",
-        required_resource_keys={conn, STATE, target}, pool=writer_pool(target, cfg.connections[target]),
+        required_resource_keys={dagster_name(conn), STATE, dagster_name(target)}, pool=writer_pool(target, cfg.connections[target]),
         retry_policy=RETRY,
     )
     def _snapshot(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        client = getattr(context.resources, conn).get_client()
+        client = getattr(context.resources, dagster_name(conn)).get_client()
         ledger = getattr(context.resources, STATE).ledger()
         if context.run.tags.get(DISCOVERED_TAG) != "1":  # launched by hand: list this table's objects now
             found = [o for o in selection.iter_selected(client, stream.select, missing=[])
                      if snapshots.directory_of(snap, client.conn.prefix, o.key) == directory]
             ledger.register(name, found, ingest.partition_of(stream))
-        report = snapshots.load_snapshot(cfg, name, directory, client, getattr(context.resources, target).get_target(),
+        report = snapshots.load_snapshot(cfg, name, directory, client, getattr(context.resources, dagster_name(target)).get_target(),
                                          ledger, context.run.run_id, log=context.log.info)
         for k in report.ignored_older:
             context.log.warning(f"{k}: older than the current snapshot {report.key}; ignored")

@@ -9,6 +9,7 @@ import datetime as dt
 import dagster as dg
 
 from ..config.models import PipelinesConfig
+from ..config.names import dagster_name
 from ..syncs.bulk import output_base, sync_stream_day
 from .stream_assets import RETRY
 from .sync_common import SyncDefinitions, sync_job_name, sync_key
@@ -39,12 +40,12 @@ def bulk_sync_definitions(cfg: PipelinesConfig, name: str) -> SyncDefinitions:
     )
 
     @dg.multi_asset(specs=[spec], name=spec.key.to_python_identifier(), partitions_def=pdef,
-                    required_resource_keys={sync.source, sync.destination}, retry_policy=RETRY)
+                    required_resource_keys={dagster_name(sync.source), dagster_name(sync.destination)}, retry_policy=RETRY)
     def _bulk(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         keys = context.partition_key.keys_by_dimension
         stream, day = keys["stream"], keys["day"]
-        src = getattr(context.resources, sync.source).get_client()
-        dst = getattr(context.resources, sync.destination).get_client()
+        src = getattr(context.resources, dagster_name(sync.source)).get_client()
+        dst = getattr(context.resources, dagster_name(sync.destination)).get_client()
         r = sync_stream_day(sync, stream, cfg.streams[stream], day, src, dst, log=context.log.info)
         p = r.published
         return dg.MaterializeResult(metadata={
@@ -61,7 +62,7 @@ def bulk_sync_definitions(cfg: PipelinesConfig, name: str) -> SyncDefinitions:
                               description=f"Bulk sync {name}: one run per stream and day")
     out = SyncDefinitions([_bulk], [job])
     if sync.schedule:
-        @dg.schedule(name=f"{name}_schedule", cron_schedule=sync.schedule, job=job, execution_timezone="UTC")
+        @dg.schedule(name=f"{dagster_name(name)}_schedule", cron_schedule=sync.schedule, job=job, execution_timezone="UTC")
         def _tick(context: dg.ScheduleEvaluationContext):
             day = (context.scheduled_execution_time - dt.timedelta(days=1)).strftime("%Y-%m-%d")
             for stream in streams:

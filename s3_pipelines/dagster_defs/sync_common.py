@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from ..config.names import dagster_name
+
 
 @dataclass
 class SyncDefinitions:
@@ -20,8 +22,8 @@ class SyncDefinitions:
 
 
 def sync_job_name(name: str) -> str:
-    return f"{name}_job"
+    return f"{dagster_name(name)}_job"
 
 
 def sync_key(name: str) -> dg.AssetKey:
-    return dg.AssetKey(["syncs", name])
+    return dg.AssetKey(["syncs", dagster_name(name)])

@@ -5,6 +5,7 @@ reads the model (one object or an archive) and writes it to its target (s3_pipel
 import dagster as dg
 
 from ..config.models import PipelinesConfig
+from ..config.names import dagster_name
 from ..config.sinks import ModelS3Target
 from ..syncs.model import run_model_sync
 from .resources import writer_pool
@@ -30,11 +31,11 @@ def model_sync_definitions(cfg: PipelinesConfig, name: str) -> SyncDefinitions:
     )
 
     @dg.multi_asset(specs=[spec], name=spec.key.to_python_identifier(), partitions_def=pdef,
-                    required_resource_keys={sync.source.connection, target}, retry_policy=RETRY,
+                    required_resource_keys={dagster_name(sync.source.connection), dagster_name(target)}, retry_policy=RETRY,
                     pool=None if to_s3 else writer_pool(target, cfg.connections[target]))
     def _model(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        source = getattr(context.resources, sync.source.connection).get_client()
-        resource = getattr(context.resources, target)
+        source = getattr(context.resources, dagster_name(sync.source.connection)).get_client()
+        resource = getattr(context.resources, dagster_name(target))
         r = run_model_sync(name, sync, source, context.partition_key,
                            s3_target=resource.get_client() if to_s3 else None,
                            sql_target=None if to_s3 else resource.get_target(), log=context.log.info)
@@ -52,6 +53,6 @@ def model_sync_definitions(cfg: PipelinesConfig, name: str) -> SyncDefinitions:
                               description=f"Model sync {name}: one run per day")
     out = SyncDefinitions([_model], [job])
     if sync.schedule:
-        out.schedules.append(dg.build_schedule_from_partitioned_job(job, name=f"{name}_schedule",
+        out.schedules.append(dg.build_schedule_from_partitioned_job(job, name=f"{dagster_name(name)}_schedule",
                                                                     cron_schedule=sync.schedule))
     return out

@@ -136,3 +136,23 @@ def test_owners_and_tags_from_config(tmp_path, moto_server):
         assert node.tags.get("domain") == "sessions", key
     entities = graph.get(dg.AssetKey.from_user_string("Koalas_2024/entities/sessions"))
     assert "catalog Catalog-Main" not in (entities.description or "") and "the `Catalog-Main` catalog" in entities.description
+
+
+def test_destination_and_sync_names_with_hyphens_build(tmp_path, moto_server):
+    """Destinations and syncs follow the same naming rule: the file's names, Dagster-safe keys."""
+    config = tmp_path / "pipelines.yaml"
+    config.write_text(config_text(moto_server, "bkt").split("tables:")[0] + """destinations:
+  Archive-EU:
+    connection: demo-conn
+    prefix: exports/
+    format: ndjson.gz
+    batch_window: 1m
+    from: {stream: Koalas-2024}
+syncs:
+  nightly-copy: {kind: bulk, source: demo-conn, destination: demo-conn, subfolder: copies, format: parquet,
+                 mode: snapshot, streams: [Koalas-2024]}
+""")
+    defs = build_definitions(load_checked(config))
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {"destinations/Archive_EU", "syncs/nightly_copy"} <= keys
+    assert defs.resolve_job_def("nightly_copy_job")
