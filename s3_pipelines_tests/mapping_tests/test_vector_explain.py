@@ -15,9 +15,12 @@ def test_explain_lists_every_expression_with_its_engine(catalog_pipeline, tmp_pa
     p = catalog_pipeline
     local = tmp_path / "sample.jsonl.gz"
     local.write_bytes(jsonl_gz([user(1), user(2, email="nope"), user(3, deleted=True)]))
-    out = json.loads(cli(p, "test-mapping", "--mapping", "users", "--file", str(local), "--explain",
-                         "--format", "json").stdout)
-    plain = json.loads(cli(p, "test-mapping", "--mapping", "users", "--file", str(local), "--format", "json").stdout)
+    # user 2's email is invalid: test-mapping reports it and exits 1 (errors are not success)
+    with_explain = cli(p, "test-mapping", "--mapping", "users", "--file", str(local), "--explain", "--format", "json",
+                       check=False)
+    without = cli(p, "test-mapping", "--mapping", "users", "--file", str(local), "--format", "json", check=False)
+    assert with_explain.returncode == without.returncode == 1
+    out, plain = json.loads(with_explain.stdout), json.loads(without.stdout)
     assert "explain" not in plain and {k: v for k, v in out.items() if k != "explain"} == plain
     rows = {d["expression"]: d for d in out["explain"]}
     assert list(rows) == ["filter", "entity.identifier", "entity.title", "entity.properties.name",
@@ -26,7 +29,7 @@ def test_explain_lists_every_expression_with_its_engine(catalog_pipeline, tmp_pa
     assert rows["filter"]["jq"] == ".body.deleted != true"
     assert all(d["engine"] == "compiled" and d["why"] is None for d in out["explain"])
 
-    text = cli(p, "test-mapping", "--mapping", "teams", "--file", str(local), "--explain").stdout
+    text = cli(p, "test-mapping", "--mapping", "teams", "--file", str(local), "--explain", check=False).stdout
     assert "expressions:" in text
     line = next(ln for ln in text.splitlines() if "entity.properties.name" in ln)
     assert "compiled" in line and '"Team " + .body.team' in line
