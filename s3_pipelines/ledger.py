@@ -129,14 +129,22 @@ class Ledger:
             self._renew(db, run_id, lease)
             # the rows read are this transaction's alone until it commits (lock_rows)
             rows = db.execute(
-                f"SELECT o.*, l.expires_at FROM objects o LEFT JOIN leases l ON l.run_id = o.run_id"
+                f"SELECT o.* FROM objects o"
                 f" WHERE o.stream=? AND o.partition_key=? AND (o.status IN ({','.join('?' * len(statuses))})"
                 " OR (o.status='loading' AND (o.run_id IS NULL OR o.run_id <> ? OR ?)))" + self.db.lock_rows("o"),
                 (stream, partition_key, *statuses, run_id, retake_own),
             ).fetchall()
+            # leases read again in a statement of their own: on PostgreSQL a row another claimer
+            # just took comes back in its new version, but the join saw leases as of this
+            # statement's start, which may predate that claimer's (new) lease
+            held = {r["run_id"] for r in rows if r["status"] == "loading" and r["run_id"] != run_id}
+            expiry = {x["run_id"]: x["expires_at"] for x in db.execute(
+                f"SELECT run_id, expires_at FROM leases WHERE run_id IN ({','.join('?' * len(held))})",
+                tuple(held)).fetchall()} if held else {}
             claimed = []
             for r in rows:
-                if r["status"] == "loading" and r["run_id"] != run_id and (r["expires_at"] or "") > now and not (is_stale and is_stale(r["run_id"])):
+                if r["status"] == "loading" and r["run_id"] != run_id and (expiry.get(r["run_id"]) or "") > now \
+                        and not (is_stale and is_stale(r["run_id"])):
                     continue  # its run still renews its lease and is not known to be over
                 claimed.append(r)
             db.executemany(  # one batch (a server gets them in one pipeline, not a round trip each)
