@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterable, Iterator
 
+from ...ledger import Ledger
+from ...state import StateConn
 from .destination import LoadResult, WrittenObject
 
 SCHEMA = """
@@ -30,37 +30,23 @@ CREATE TABLE IF NOT EXISTS destination_inputs (
 """
 
 
-def ensure_schema(db: sqlite3.Connection) -> None:
+def ensure_schema(db: StateConn) -> None:
     for statement in filter(str.strip, SCHEMA.split(";")):
         db.execute(statement)
 
 
 @contextmanager
-def transaction(where) -> Iterator[sqlite3.Connection]:
+def transaction(where) -> Iterator[StateConn]:
     """A write transaction beside the load ledger: `where` is the `Ledger` (its state database,
     SQLite or PostgreSQL: s3_pipelines.state) or the path of a SQLite ledger file (BEGIN IMMEDIATE).
-    COMMIT on success, ROLLBACK on any error."""
-    if hasattr(where, "transaction"):
-        with where.transaction() as db:
-            ensure_schema(db)
-            yield db
-        return
-    db = sqlite3.connect(where, timeout=60, isolation_level=None)
-    try:
-        db.execute("PRAGMA journal_mode=WAL")
+    COMMIT on success, ROLLBACK on any error (the state database's own transaction)."""
+    ledger = where if hasattr(where, "transaction") else Ledger(where)
+    with ledger.transaction() as db:
         ensure_schema(db)
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-    finally:
-        db.close()
+        yield db
 
 
-def record_load(db: sqlite3.Connection, result: LoadResult) -> None:
+def record_load(db: StateConn, result: LoadResult) -> None:
     """Insert the written objects and mark every input of the load done (idempotent)."""
     ensure_schema(db)
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
@@ -71,13 +57,13 @@ def record_load(db: sqlite3.Connection, result: LoadResult) -> None:
     mark_inputs_done(db, result.destination, result.inputs, now)
 
 
-def mark_inputs_done(db: sqlite3.Connection, destination: str, inputs: Iterable[str], now: str | None = None) -> None:
+def mark_inputs_done(db: StateConn, destination: str, inputs: Iterable[str], now: str | None = None) -> None:
     now = now or dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
     db.executemany("INSERT INTO destination_inputs VALUES (?,?,?) ON CONFLICT(destination, input) DO NOTHING",
                    [(destination, i, now) for i in inputs])
 
 
-def inputs_done(db: sqlite3.Connection, destination: str, inputs: Iterable[str]) -> set[str]:
+def inputs_done(db: StateConn, destination: str, inputs: Iterable[str]) -> set[str]:
     ids = list(inputs)
     if not ids:
         return set()
@@ -87,7 +73,7 @@ def inputs_done(db: sqlite3.Connection, destination: str, inputs: Iterable[str])
     return {r[0] for r in rows}
 
 
-def written_objects(db: sqlite3.Connection, destination: str) -> list[WrittenObject]:
+def written_objects(db: StateConn, destination: str) -> list[WrittenObject]:
     ensure_schema(db)
     rows = db.execute("SELECT key, window_start, etag, rows, bytes, sha256, inputs FROM destination_objects"
                       " WHERE destination=? ORDER BY window_start, key", (destination,))
