@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -17,9 +18,17 @@ from ..config.tables import TIME_COLUMN
 from .conform import ParseException, conform
 from .macros import connect
 from .plan import WHERE_KEY, WHERE_LINE, TablePlan
+from .sql_errors import one_line, runtime_message
+from .table_schema import TableSchemaError
 
 COMBINE_AT_ROWS = 1_000_000  # partial rows kept before they are combined
 KEEP_EXCEPTIONS = 100  # first exceptions kept for reports; the count is always exact
+
+
+class MappingError(TableSchemaError):
+    """A mapping failed on the data (e.g. a CAST of text that is no number): one line naming the
+    table, the mapping and the object, never our SQL. The same data fails again, so like a table
+    that does not fit, it fails the load without a retry."""
 
 
 class Evaluator:
@@ -46,6 +55,8 @@ class Evaluator:
         self.con.register("__input", table)
         try:
             out = self.con.sql(self._projection).to_arrow_table()
+        except duckdb.Error as e:
+            raise MappingError(self._failed_mapping(table, e)) from None
         finally:
             self.con.unregister("__input")
         if self.plan.has_time:
@@ -60,6 +71,18 @@ class Evaluator:
                 out = out.filter(pc.invert(null_time))
             out = out.drop_columns([WHERE_KEY, WHERE_LINE])
         return out
+
+    def _failed_mapping(self, table: pa.Table, error: duckdb.Error) -> str:
+        """Which mapping failed on this batch, each tried alone, and on which object."""
+        keys = table["_s3_key"].drop_null() if "_s3_key" in table.column_names else []
+        where = f" in object {keys[0].as_py()}" if len(keys) else ""
+        for c, item in self.plan.projection_items():
+            try:
+                self.con.sql(f"SELECT {item} FROM __input").fetchall()
+            except duckdb.Error as e:
+                return (f"tables.{self.plan.name}: the mapping of column {c.name} (`{one_line(c.expression)}`) "
+                        f"failed{where}: {runtime_message(e)}")
+        return f"tables.{self.plan.name}: the mappings failed{where}: {runtime_message(error)}"
 
     def rows(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.Table]:
         """A detail table: the mapped rows, batch by batch."""
@@ -81,6 +104,8 @@ class Evaluator:
             self.con.register("__projected", projected)
             try:
                 part = self.con.sql(partial_sql).to_arrow_table()
+            except duckdb.Error as e:
+                raise MappingError(f"tables.{self.plan.name}: rolling up failed: {runtime_message(e)}") from None
             finally:
                 self.con.unregister("__projected")
             partials.append(part)
@@ -97,6 +122,8 @@ class Evaluator:
         self.con.register("__partials", merged)
         try:
             return self.con.sql(self.plan.combine_sql("__partials")).to_arrow_table().cast(self.schema)
+        except duckdb.Error as e:
+            raise MappingError(f"tables.{self.plan.name}: rolling up failed: {runtime_message(e)}") from None
         finally:
             self.con.unregister("__partials")
 

@@ -13,7 +13,20 @@ be a literal (DuckDB compiles it once per query).
 
 from __future__ import annotations
 
+import re
+
 import duckdb
+
+# how the docs spell each function; error messages name these, never the macros' internals
+SIGNATURES = {
+    "time_parse": "TIME_PARSE(expr[, pattern[, timezone]])",
+    "time_floor": "TIME_FLOOR(expr, period[, origin[, timezone]])",
+    "time_ceil": "TIME_CEIL(expr, period[, origin[, timezone]])",
+    "time_format": "TIME_FORMAT(expr[, pattern[, timezone]])",
+    "millis_to_timestamp": "MILLIS_TO_TIMESTAMP(millis)",
+    "timestamp_to_millis": "TIMESTAMP_TO_MILLIS(timestamp)",
+}
+INTERNAL_PREFIX = "s3p_"  # the helper macros' names: not part of the expression language
 
 # Joda token -> strftime. Longest tokens first; each token goes through a control character so a
 # later rule never rewrites what an earlier one produced ("MM" -> "%m" must not meet rule "m").
@@ -35,6 +48,11 @@ def _joda_sql() -> str:
 
 
 _PERIOD_RE = r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
+
+
+def is_period(text: str) -> bool:
+    """The rule of `s3p_period`, for checking a literal period before anything runs."""
+    return bool(re.fullmatch(_PERIOD_RE, text)) and text not in ("P", "PT") and not text.endswith("T")
 
 
 def _group(i: int, cast: str = "BIGINT") -> str:

@@ -19,6 +19,7 @@ from ..readers.records import PROVENANCE_TYPES
 from ..readers.schema import ARROW_TYPES
 from ..targets.base import qident
 from .macros import connect
+from .sql_errors import compile_expression, one_line
 
 # what a column can hold in a table, and how each kind is spelled
 KINDS = ("string", "long", "double", "boolean", "timestamp", "date")
@@ -76,14 +77,20 @@ class TablePlan:
     def _arg_name(self, i: int) -> str:
         return f"__s3p_arg{i}"
 
-    def projection_sql(self, source: str = "__input") -> str:
-        """Dimensions and aggregate arguments of every input row (nothing is aggregated yet)."""
-        items = [f"CAST(({c.expression}) AS {DUCK_TYPES[c.kind]}) AS {qident(c.name)}" for c in self.dimensions]
+    def projection_items(self) -> list[tuple[Column, str]]:
+        """Each mapping's select item: a dimension, or an aggregate's argument (none for COUNT(*)).
+        Each expression is on lines of its own, as it was checked: a trailing `-- comment` ends there."""
+        items = [(c, f"CAST((\n{c.expression}\n) AS {DUCK_TYPES[c.kind]}) AS {qident(c.name)}") for c in self.dimensions]
         for i, c in enumerate(self.aggregates):
             if c.arg != "*":
                 cast = DUCK_TYPES[c.kind] if c.func in ("MAX", "MIN", "SUM") else None
-                items.append(f"CAST(({c.arg}) AS {cast}) AS {qident(self._arg_name(i))}" if cast
-                             else f"({c.arg}) AS {qident(self._arg_name(i))}")
+                items.append((c, f"CAST((\n{c.arg}\n) AS {cast}) AS {qident(self._arg_name(i))}" if cast
+                              else f"(\n{c.arg}\n) AS {qident(self._arg_name(i))}"))
+        return items
+
+    def projection_sql(self, source: str = "__input") -> str:
+        """Dimensions and aggregate arguments of every input row (nothing is aggregated yet)."""
+        items = [sql for _, sql in self.projection_items()]
         if self.has_time:
             items += [f"{qident('_s3_key')} AS {WHERE_KEY}",
                       f"coalesce({qident('_s3_line')}, {qident('_s3_row')}) AS {WHERE_LINE}"]
@@ -151,20 +158,22 @@ def empty_input(inputs) -> pa.Table:
 
 
 def build_plan(name: str, table: TableConfig, inputs, con: duckdb.DuckDBPyConnection | None = None) -> TablePlan:
-    """Compile every mapping against an empty input; all problems at once, each with its YAML path."""
+    """Compile every mapping against an empty input; all problems at once, each a line
+    `yaml.path: `expression`: what is wrong`."""
     con = con or connect()
+    columns = [n for n, _ in inputs]
     con.register("__input", empty_input(inputs))
     problems: list[str] = []
     dims, aggs = [], []
     try:
         for i, m in enumerate(table.mappings):
-            where = f"tables.{name}.mappings.{i}.expression"
+            where = f"tables.{name}.mappings.{i}.expression: `{one_line(m.expression)}`"
             call = aggregate_call(m.expression) if m.aggregate else None
             func, arg = call if call else (None, None)
             if arg == "*":
                 aggs.append(Column(m.column, "long", m.expression, func, arg))
                 continue
-            kind, problem = _compile(con, arg if call else m.expression)
+            kind, problem = _compile(con, arg if call else m.expression, columns)
             if problem:
                 problems.append(f"{where}: {problem}")
                 continue
@@ -186,18 +195,11 @@ def build_plan(name: str, table: TableConfig, inputs, con: duckdb.DuckDBPyConnec
     return TablePlan(name, table.table_name or name, tuple(inputs), tuple(dims), tuple(aggs))
 
 
-def _compile(con: duckdb.DuckDBPyConnection, expression: str) -> tuple[str | None, str | None]:
-    """(kind, None) or (None, problem). The WHERE clause rejects aggregates and window functions
-    nested inside an expression, which would silently collapse the rows."""
-    try:
-        rel = con.sql(f"SELECT ({expression}) AS v FROM __input WHERE (({expression}) IS NULL) OR TRUE")
-        type_name = str(rel.types[0])
-    except duckdb.Error as e:
-        msg = str(e).strip().splitlines()[0]
-        if "WHERE clause cannot contain" in msg:
-            msg = ("an aggregate or window function inside an expression; an aggregate mapping is exactly "
-                   "one of MAX(expr), MIN(expr), SUM(expr), COUNT(*), COUNT(expr)")
-        return None, msg
+def _compile(con: duckdb.DuckDBPyConnection, expression: str, columns: list[str]) -> tuple[str | None, str | None]:
+    """(kind, None) or (None, problem in the user's terms: sql_errors.py)."""
+    type_name, problem = compile_expression(con, expression, columns)
+    if problem:
+        return None, problem
     kind = duck_kind(type_name)
     if kind is None:
         return None, f"gives {type_name}, which a table column cannot hold; CAST it to VARCHAR, BIGINT, DOUBLE, BOOLEAN or TIMESTAMP"
