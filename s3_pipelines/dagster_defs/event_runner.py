@@ -16,6 +16,7 @@ from ..events.route import Router
 from ..events.store import EventStore
 from ..ledger import Ledger
 from .event_sensors import event_streams
+from .run_origin import execute_here
 from .snapshot_assets import snapshot_job_name
 from .stream_assets import DISCOVERED_TAG
 
@@ -58,9 +59,9 @@ def drain_and_reconcile(cfg: PipelinesConfig, ledger: Ledger, names: list[str],
 def run_snapshots(defs: dg.Definitions, instance, ledger: Ledger, name: str, outcome) -> None:
     """Materialize every snapshot table of stream `name`; fills `outcome` (a runner.StreamOutcome)."""
     job = defs.resolve_job_def(snapshot_job_name(name))
-    result = job.execute_in_process(instance=instance, raise_on_error=False,
-                                    run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-                                    tags={DISCOVERED_TAG: "1", "s3_pipelines/trigger": "cli"})
+    result = execute_here(job, instance, raise_on_error=False,
+                          run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+                          tags={DISCOVERED_TAG: "1", "s3_pipelines/trigger": "cli"})
     if not result.success:
         outcome.errors.append(f"snapshot run {result.run_id} failed")
     for r in ledger.rows(name):

@@ -21,6 +21,7 @@ from .event_runner import drain_and_reconcile, run_snapshots
 from .factory import build_definitions, stream_job_name
 from ..progress import Poller, Progress
 from .run_health import run_is_over, settle
+from .run_origin import execute_here
 from .run_report import RunReport
 from .sink_runner import run_syncs, split_select
 from .stream_assets import DISCOVERED_TAG, objects_key, records_key
@@ -124,8 +125,8 @@ def _run_stream(cfg, defs, instance, ledger: Ledger, name: str, log, report: Run
     for partition in out.partitions:
         failures_before = len(report.failures)
         with Poller(task, lambda p=partition, b=base: b + waiting[p] - _unloaded(ledger, name, p)):
-            result = job.execute_in_process(
-                partition_key=partition, instance=instance, raise_on_error=False,
+            result = execute_here(
+                job, instance, partition_key=partition, raise_on_error=False,
                 # nothing on the console: progress and a summary here, every event in the run's logs
                 run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
                 tags={DISCOVERED_TAG: "1", "s3_pipelines/trigger": "cli"},

@@ -13,6 +13,7 @@ import dagster as dg
 
 from ..config.models import PipelinesConfig
 from .destination_assets import destination_stream
+from .run_origin import execute_here
 from .sync_bulk import bulk_streams
 from .sync_common import sync_job_name
 
@@ -71,8 +72,8 @@ def run_syncs(cfg: PipelinesConfig, defs: dg.Definitions, names: list[str],
             job = defs.resolve_job_def(sync_job_name(name))
             for key in sync_partitions(cfg, name, day):
                 out.partitions.append(str(key))
-                result = job.execute_in_process(
-                    partition_key=key, instance=instance, raise_on_error=False,
+                result = execute_here(
+                    job, instance, partition_key=key, raise_on_error=False,
                     run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
                     tags={"s3_pipelines/trigger": "cli"})
                 if not result.success:

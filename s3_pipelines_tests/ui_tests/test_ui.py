@@ -143,3 +143,37 @@ def test_sensor_turned_on_in_the_ui_loads_a_new_object(ui, page):
     page.goto(ui.url + "/assets/slack_users/entities/users")
     page.get_by_text("Row count").first.wait_for()
     page.shots("entities-asset")
+
+
+RUNS_QUERY = """query ($tag: String!) { runsOrError(filter: {tags: [{key: "s3_pipelines/trigger", value: $tag}]}) {
+  ... on Runs { results { runId pipelineName status
+    repositoryOrigin { repositoryLocationName repositoryName } } } } }"""
+
+
+def test_cli_runs_sit_under_the_code_location(ui, page):
+    """`s3-pipelines run` executes its runs in its own process; the UI places runs (Overview timeline,
+    a job's runs) by their code location origin, which such a run lacked."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    ui.s3().put_object(Bucket="demo-lake", Key="exports/orders/orders_2026-12-02_ui.csv",
+                       Body=b"order_id,customer,amount,status,note\n9001,ui,1.5,paid,from the UI test\n")
+    cli = subprocess.run([sys.executable, "-m", "s3_pipelines.cli", "run", "--select", "orders"],
+                         cwd=ui.root, env=ui.env, capture_output=True, text=True, timeout=300)
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+
+    body = json.dumps({"query": RUNS_QUERY, "variables": {"tag": "cli"}}).encode()
+    req = urllib.request.Request(ui.url + "/graphql", data=body, headers={"Content-Type": "application/json"})
+    runs = json.loads(urllib.request.urlopen(req, timeout=60).read())["data"]["runsOrError"]["results"]
+    orders = [r for r in runs if r["pipelineName"] == "orders_job"]
+    assert orders and all(r["status"] == "SUCCESS" for r in orders), runs
+    assert {(r["repositoryOrigin"] or {}).get("repositoryLocationName") for r in orders} == {"s3_pipelines"}, runs
+
+    skip_community_dialog(page)
+    page.goto(f"{ui.url}/locations/s3_pipelines/jobs/orders_job/runs")  # the job's runs list it
+    page.get_by_text(orders[0]["runId"][:8]).first.wait_for()
+    page.shots("cli-run-under-location")
+    page.goto(f"{ui.url}/overview/activity/timeline")  # the Overview timeline has a row for the job
+    page.get_by_text("orders_job").first.wait_for()
+    page.shots("overview-timeline")
