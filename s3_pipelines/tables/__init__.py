@@ -1,13 +1,15 @@
-"""Polaris-style table ingestion (seed 003), free of Dagster: config -> SQL plan (plan.py), DuckDB
-macros for Polaris' time functions (macros.py), vectorized evaluation and rollup of Arrow batches
-(evaluate.py), the target table's schema (table_schema.py), rollup merge (merge.py), append /
-replace writes (sink.py) and one load of a partition (load.py)."""
+"""Polaris-style table ingestion (seed 003), free of Dagster: config -> SQL plan (plan.py), SQL
+problems in the user's terms (sql_errors.py), DuckDB macros for Polaris' time functions (macros.py),
+vectorized evaluation and rollup of Arrow batches (evaluate.py), the target table's schema
+(table_schema.py), rollup merge (merge.py), append / replace writes (sink.py) and one load of a
+partition (load.py)."""
 
 from __future__ import annotations
 
 from ..config.models import PipelinesConfig
 from ..config.tables import TableConfig, source_stream_name
 from ..targets import sql_connections, target_types
+from .evaluate import MappingError
 from .load import LoadReport, TooManyParseExceptions, consumer, load_partition
 from .plan import PlanError, TablePlan, build_plan, input_columns
 
@@ -29,5 +31,5 @@ def resolve_target(name: str, table: TableConfig, connections: dict) -> str:
     return sql[0]
 
 
-__all__ = ["LoadReport", "PlanError", "TablePlan", "TooManyParseExceptions", "build_plan", "consumer",
-           "load_partition", "plan_for", "resolve_target"]
+__all__ = ["LoadReport", "MappingError", "PlanError", "TablePlan", "TooManyParseExceptions", "build_plan",
+           "consumer", "load_partition", "plan_for", "resolve_target"]

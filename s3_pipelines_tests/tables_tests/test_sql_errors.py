@@ -165,3 +165,19 @@ def test_a_load_that_fails_on_data_writes_nothing_and_says_why(duck_lake):
         lake.load("counts")
     assert_user_terms(str(e.value))
     assert lake.rows("counts", "city") == []
+
+
+def test_run_prints_one_line_for_a_mapping_that_fails_on_data(tmp_path, moto_server, new_bucket, monkeypatch):
+    from s3_pipelines_tests.cli_tests.test_run_output import run, setup
+
+    config = setup(tmp_path, moto_server, new_bucket, monkeypatch)
+    text = config.read_text()
+    config.write_text(text.replace("""{column: city, expression: '"city"'}""",
+                                   """{column: city, expression: '"city"::BIGINT'}""", 1))
+    r = run(config, tmp_path, "--select", "Koalas-2024")
+    assert r.returncode == 1, r.stdout + r.stderr
+    errors = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1, r.stderr
+    assert errors[0].startswith("error: tables/Koalas [") and "the mapping of column city (`\"city\"::BIGINT`) failed " \
+        "in object sessions/" in errors[0] and "could not convert string 'Sydney' to INT64" in errors[0], errors
+    assert_user_terms(r.stdout + r.stderr)
