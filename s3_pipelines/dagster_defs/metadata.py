@@ -32,23 +32,42 @@ def preview_table(table: pa.Table, rows: int = 10) -> dg.TableMetadataValue:
     return dg.MetadataValue.table(records, schema=schema)
 
 
-def ledger_table(rows) -> dg.TableMetadataValue:
+def listing_table(rows) -> dg.TableMetadataValue:
+    """Object versions as listed: what is in S3, not what became of them."""
     schema = dg.TableSchema(columns=[
         dg.TableColumn("key", "string"), dg.TableColumn("etag", "string"), dg.TableColumn("size", "int"),
-        dg.TableColumn("last_modified", "string"), dg.TableColumn("status", "string"), dg.TableColumn("rows", "int"),
+        dg.TableColumn("last_modified", "string"),
     ])
     return dg.MetadataValue.table([
         dg.TableRecord({"key": r.obj.key, "etag": r.obj.etag, "size": r.obj.size,
-                        "last_modified": r.obj.last_modified.isoformat(), "status": r.status, "rows": r.rows})
+                        "last_modified": r.obj.last_modified.isoformat()})
+        for r in rows
+    ], schema=schema)
+
+
+def ledger_table(rows) -> dg.TableMetadataValue:
+    """Object versions with what the ledger says became of them."""
+    schema = dg.TableSchema(columns=[
+        dg.TableColumn("key", "string"), dg.TableColumn("etag", "string"), dg.TableColumn("size", "int"),
+        dg.TableColumn("last_modified", "string"), dg.TableColumn("status", "string"), dg.TableColumn("rows", "int"),
+        dg.TableColumn("bad_rows", "int"), dg.TableColumn("error", "string"),
+    ])
+    return dg.MetadataValue.table([
+        dg.TableRecord({"key": r.obj.key, "etag": r.obj.etag, "size": r.obj.size,
+                        "last_modified": r.obj.last_modified.isoformat(), "status": r.status, "rows": r.rows,
+                        "bad_rows": r.bad_rows, "error": (r.error or "")[:300] or None})
         for r in rows
     ], schema=schema)
 
 
 def problems_table(rows: list[dict], shown: int = 20) -> dg.TableMetadataValue:
-    """Unreadable records or objects: `{object, line, reason}` each, the first `shown` of them."""
-    schema = dg.TableSchema(columns=[dg.TableColumn("object", "string"), dg.TableColumn("line", "int"),
-                                     dg.TableColumn("reason", "string")])
+    """Unreadable records or objects: `{object, line, reason}` each, the first `shown` of them; with
+    a `new` column when the rows say whether this run found them."""
+    with_new = any("new" in r for r in rows)
+    columns = [dg.TableColumn("object", "string"), dg.TableColumn("line", "int"), dg.TableColumn("reason", "string")]
+    schema = dg.TableSchema(columns=columns + ([dg.TableColumn("new", "bool")] if with_new else []))
     return dg.MetadataValue.table([
-        dg.TableRecord({"object": r["object"], "line": r["line"], "reason": str(r["reason"])[:300]})
+        dg.TableRecord({"object": r["object"], "line": r["line"], "reason": str(r["reason"])[:300],
+                        **({"new": bool(r.get("new"))} if with_new else {})})
         for r in rows[:shown]
     ], schema=schema)

@@ -45,7 +45,8 @@ class StepFailure:
 def _value(md: dict, names: tuple[str, ...]) -> int:
     total = 0
     for n in names:
-        v = md.get(n)
+        # figures of a whole partition (records) come with this run's own as `new_<name>`
+        v = md.get(f"new_{n}", md.get(n))
         v = getattr(v, "value", v)
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             total += int(v)

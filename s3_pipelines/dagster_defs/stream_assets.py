@@ -4,13 +4,13 @@ descriptions come from the translator."""
 
 
 import dagster as dg
-import pyarrow as pa
 
 from .. import ingest
 from ..config.models import PipelinesConfig
 from ..config.names import dagster_name
-from .metadata import column_schema, ledger_table, preview_table, problems_table
+from .metadata import listing_table
 from .partitions import partitions_def_for
+from .records_metadata import SHOWN, objects_observation, parse_errors_check, records_metadata, staged_preview
 from .run_health import dagster_says_over
 from .translator import S3PipelinesAssetData, S3PipelinesTranslator
 
@@ -46,26 +46,28 @@ def stream_assets(cfg: PipelinesConfig, name: str, translator: S3PipelinesTransl
         client = getattr(context.resources, conn).get_client()
         ledger = getattr(context.resources, STATE).ledger()
         partition = context.partition_key
+        new = None
         if context.run.tags.get(DISCOVERED_TAG) != "1":
             # launched by hand: no sensor has listed for us, so list the selection for this window
             new = ingest.register_partition(client, name, stream, ledger, partition)
             context.log.info(f"listed {conn} for partition {partition}: {len(new)} new object version(s)")
         rows = ledger.rows(name, partition)
-        by_status: dict[str, int] = {}
-        for r in rows:
-            by_status[r.status] = by_status.get(r.status, 0) + 1
+        # what is listed, not what becomes of it: the records step reports each object's status
+        # after the load as an observation of this asset (records_metadata.objects_observation)
         return dg.MaterializeResult(metadata={
             "objects": len(rows),
             "bytes": sum(r.obj.size for r in rows),
-            **{f"objects_{s}": n for s, n in sorted(by_status.items())},
-            "objects_list": ledger_table(rows[:50]),
+            **({"newly_listed": len(new)} if new is not None else {}),
+            "objects_list": listing_table(rows[:SHOWN]),
         })
 
     @dg.multi_asset(
         specs=[records_spec], name=records_spec.key.to_python_identifier(), partitions_def=pdef,
         required_resource_keys={conn, STATE}, retry_policy=RETRY,
         check_specs=[dg.AssetCheckSpec("parse_errors", asset=records_spec.key,
-                                       description="No unreadable objects or records in the partition")],
+                                       description="Passes when every object of the partition was read "
+                                                   "without a bad record; the result names the partition, "
+                                                   "its problems and which of them this run found")],
     )
     def records(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         client = getattr(context.resources, conn).get_client()
@@ -84,41 +86,19 @@ def stream_assets(cfg: PipelinesConfig, name: str, translator: S3PipelinesTransl
             raise dg.Failure(description=f"stream {name}, partition {partition}: {report.fatal}",
                              metadata={"objects_loaded": report.count("loaded")}, allow_retries=False)
         part_rows = ledger.rows(name, partition)
+        # logged now, so a step that fails below still shows each object's status on `objects`
+        context.log_event(objects_observation(objects_spec.key, part_rows, partition))
         loaded = [r for r in part_rows if r.status == "loaded"]
         failed = [r for r in part_rows if r.status == "failed"]
-        bad_rows = sum(r.bad_rows or 0 for r in part_rows if r.status in ("loaded", "failed", "skipped"))
         skipped = [r for r in part_rows if r.status == "skipped"]
-        samples = ledger.bad_records(name, partition, limit=20)
-        check = dg.AssetCheckResult(
-            check_name="parse_errors", asset_key=records_spec.key,
-            passed=not (failed or skipped or bad_rows),
-            severity=dg.AssetCheckSeverity.ERROR if failed else dg.AssetCheckSeverity.WARN,
-            description=f"partition {partition}: {len(failed)} unreadable object(s), {len(skipped)} skipped, "
-                        f"{bad_rows} bad record(s)",
-            metadata={
-                "partition": partition,  # the check page shows no partition of its own
-                "failed_objects": len(failed), "skipped_objects": len(skipped), "bad_records": bad_rows,
-                "samples": problems_table(
-                    [{"object": s["key"], "line": s["line"], "reason": s["reason"]} for s in samples]
-                    + [{"object": r.obj.key, "line": None, "reason": r.error or "failed"} for r in failed]),
-            },
-        )
+        check = parse_errors_check(records_spec.key, "parse_errors", part_rows, run_id, partition,
+                                   ledger.bad_records(name, partition, limit=20))
+        # nothing new read: the preview comes from what the partition has staged
         preview = report.preview()
+        if preview is None:
+            preview = staged_preview(staging, loaded, context.log.warning)
         return dg.MaterializeResult(
-            metadata={
-                "objects": report.count("loaded"),
-                "rows": report.rows,
-                "bad_rows": report.bad_rows,
-                "bytes": report.bytes_read,
-                "objects_failed": report.count("failed"),
-                "objects_skipped": report.count("skipped"),
-                "objects_changed": report.count("changed"),
-                "partition_objects_loaded": len(loaded),
-                "dagster/row_count": sum(r.rows or 0 for r in loaded),
-                "staging": dg.MetadataValue.path(staging.location(name, partition)),
-                **({"preview": preview_table(preview), "dagster/column_schema": column_schema(preview.schema)}
-                   if isinstance(preview, pa.Table) else {}),
-            },
+            metadata=records_metadata(part_rows, run_id, report, preview, staging.location(name, partition)),
             check_results=[check],
         )
 
