@@ -95,30 +95,61 @@ def cmd_demo(args) -> int:
     return run_demo(workdir=args.workdir, dev=args.dev, host=args.host, port=args.port)
 
 
+QUIET_FOR = 5.0  # seconds: not on a terminal, work shorter than this prints no progress line at all
+
+
+def _progress(enabled: bool = True):
+    """The bar of a command whose stdout is data: on stderr, and only there when stderr is a terminal."""
+    from .progress import Progress
+
+    return Progress(enabled=enabled, out=sys.stderr, quiet_for=QUIET_FOR)
+
+
 def cmd_test_mapping(args) -> int:
     from .mapping.try_mapping import render, test_mapping
+    from .progress import is_tty
 
     from .cli_datasources import load_resolved  # a stream may select a registered data source
 
-    if args.format in ("json", "jsonl"):  # streamed: entities written as they are made
-        from .mapping.try_mapping import write_test_mapping
+    cfg = load_resolved(args.config)
+    opts = dict(file=args.file, latest=args.latest, object_key=args.object_key, explain=args.explain)
+    # jsonl's errors and summary are data on stderr: progress there only for a person at a terminal
+    with _progress(args.format != "jsonl" or is_tty(sys.stderr)) as progress:
+        task = progress.task(f"{args.mapping}: records read", None)
 
-        sys.stdout.flush()
-        found = write_test_mapping(load_resolved(args.config), args.mapping, sys.stdout.buffer, args.format,
-                                   err=sys.stderr.buffer, file=args.file, latest=args.latest,
-                                   object_key=args.object_key, explain=args.explain)
+        def on_batch(records: int, entities: int) -> None:
+            task.update(records, note=f"{entities} entities")
+
+        if args.format in ("json", "jsonl"):  # streamed: entities written as they are made
+            from .mapping.try_mapping import write_test_mapping
+
+            sys.stdout.flush()
+            found = write_test_mapping(cfg, args.mapping, progress.output(sys.stdout.buffer), args.format,
+                                       err=progress.output(sys.stderr.buffer), on_batch=on_batch, **opts)
+            task.done()
+        else:
+            found = test_mapping(cfg, args.mapping, on_batch=on_batch, **opts)
+            task.done()
+    if args.format in ("json", "jsonl"):
         sys.stdout.buffer.flush()
-        return 1 if found["errors"] else 0
-    result = test_mapping(load_resolved(args.config), args.mapping, file=args.file, latest=args.latest,
-                          object_key=args.object_key, explain=args.explain)
-    print(render(result, args.format))
-    return 1 if result["errors"] else 0
+    else:
+        print(render(found, args.format))
+    return 1 if found["errors"] else 0
 
 
 def cmd_catalog_export(args) -> int:
-    from .catalog.commands import export_command
+    from .catalog.commands import export_pieces
 
-    print(export_command(load_config(args.config), args.blueprint, args.target, args.format))
+    count, pieces = export_pieces(load_config(args.config), args.blueprint, args.target, args.format)
+    with _progress() as progress:
+        task = progress.task(f"{args.blueprint}: entities written", count)
+        out = progress.output(sys.stdout)
+        for text, n in pieces:
+            out.write(text)
+            task.advance(n)
+        out.write("\n")
+        task.done()
+    sys.stdout.flush()
     return 0
 
 
@@ -135,7 +166,13 @@ def cmd_infer(args) -> int:
 
     from .cli_datasources import load_resolved
 
-    print(infer_stream(load_resolved(args.config), args.stream, args.records, args.objects), end="")
+    cfg = load_resolved(args.config)
+    with _progress() as progress:
+        task = progress.task(f"{args.stream}: records sampled", None)  # --records is a bound, not a total
+        text = infer_stream(cfg, args.stream, args.records, args.objects, fmt=args.format,
+                            on_batch=lambda records, objects: task.update(records, note=f"{objects} object(s)"))
+        task.done()
+    print(text, end="")
     return 0
 
 
@@ -198,8 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", action="store_true",
                    help="also say, per jq expression, whether it runs compiled (vectorized over Arrow) or in jq, and why")
     p.add_argument("--format", choices=["json", "jsonl", "text"], default="text",
-                   help="json: one object, its entities array streamed; jsonl: one entity per line"
-                        " (errors and a summary on stderr)")
+                   help="json: one object {mapping, object, entities: [{blueprint, identifier, title, properties,"
+                        " relations, icon?, team?}], records, filtered_out, errors: [{object_key, line, identifier,"
+                        " message}], explain?}, its entities array streamed; jsonl: one entity per line on stdout,"
+                        " then on stderr one {\"error\": ...} line per error and a {\"summary\": {mapping, object,"
+                        " records, entities, filtered_out, errors}} line. Exit code 1 when there are errors. On a"
+                        " terminal a progress bar (records read, entities) goes to stderr")
     _config_arg(p)
     p.set_defaults(fn=cmd_test_mapping)
 
@@ -208,7 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     c = csub.add_parser("export", help="entities of a blueprint, ordered by identifier")
     c.add_argument("--blueprint", required=True, metavar="NAME", help="the blueprint whose entities to print")
     c.add_argument("--target", metavar="NAME", help="the catalog connection (when there are several)")
-    c.add_argument("--format", choices=["json", "text"], default="text")
+    c.add_argument("--format", choices=["json", "text"], default="text",
+                   help="json: [{blueprint, identifier, title, properties, relations, icon?, team?}] (icon and team"
+                        " only when set). On a terminal a progress bar (entities written) goes to stderr")
     _config_arg(c)
     c.set_defaults(fn=cmd_catalog_export)
     c = csub.add_parser("audit", help="audit rows of entity writes, oldest first")
@@ -217,7 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--stream", metavar="NAME", help="only the rows of this stream's objects")
     c.add_argument("--limit", type=int, metavar="N", help="only the newest N rows")
     c.add_argument("--target", metavar="NAME", help="the catalog connection (when there are several)")
-    c.add_argument("--format", choices=["json", "text"], default="text")
+    c.add_argument("--format", choices=["json", "text"], default="text",
+                   help="json: [{time (ISO), run_id, stream, partition_key, object_key, etag, line, seq, mapping,"
+                        " blueprint, identifier, action, status, message}], oldest first")
     _config_arg(c)
     c.set_defaults(fn=cmd_catalog_audit)
 
@@ -225,6 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stream", required=True, metavar="NAME", help="the stream to sample (a name under `streams:`)")
     p.add_argument("--records", type=int, default=1000, metavar="N", help="records to sample (default 1000)")
     p.add_argument("--objects", type=int, default=5, metavar="N", help="objects to read at most (default 5)")
+    p.add_argument("--format", choices=["yaml", "json"], default="yaml",
+                   help="json: {stream, records, objects, bad_records: [{object_key, line, reason}], streams,"
+                        " blueprints, mappings} (the last three as in the YAML). On a terminal a progress bar"
+                        " (records sampled, objects) goes to stderr")
     _config_arg(p)
     p.set_defaults(fn=cmd_infer)
 

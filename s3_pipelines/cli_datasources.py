@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from .config import load_config
 
@@ -37,7 +38,7 @@ def _registry(cfg):
 
     registry = Registry.open(cfg)
     for problem in sync_config(cfg, registry):
-        print(f"warning: {problem}")
+        print(f"warning: {problem}", file=sys.stderr)  # stdout is the data (`--format json`)
     return registry
 
 
@@ -114,8 +115,8 @@ def add_commands(sub, config_arg) -> None:
     p = sub.add_parser("datasources", help="named S3 prefixes (Immuta-style data sources): create, list, get, delete")
     dsub = p.add_subparsers(dest="datasources_command", required=True)
 
-    def fmt(c: argparse.ArgumentParser) -> None:
-        c.add_argument("--format", choices=["json", "text"], default="text")
+    def fmt(c: argparse.ArgumentParser, shape: str) -> None:
+        c.add_argument("--format", choices=["json", "text"], default="text", help=f"json: {shape}")
         config_arg(c)
 
     c = dsub.add_parser("create", help="register a prefix (checks it is reachable and overlaps no active data source)")
@@ -123,28 +124,29 @@ def add_commands(sub, config_arg) -> None:
     c.add_argument("--connection", required=True, metavar="NAME", help="an s3 connection of the file")
     c.add_argument("--prefix", required=True, help="relative to the connection's prefix")
     c.add_argument("--description")
-    fmt(c)
+    fmt(c, "the data source, {dataSourceId, dataSourceName, prefix, disabled, connection, uri, origin, description, createdAt, ...}")
     c.set_defaults(fn=cmd_create)
     c = dsub.add_parser("list", help="active data sources, by name or prefix")
     c.add_argument("--search", metavar="TEXT", help="a part of the name or the prefix (any case)")
     c.add_argument("--include-disabled", action="store_true")
-    fmt(c)
+    fmt(c, "[data source, ...], each as `create` prints it")
     c.set_defaults(fn=cmd_list)
     c = dsub.add_parser("get", help="one data source with its object count, bytes and newest object time")
     c.add_argument("name")
-    fmt(c)
+    fmt(c, "the data source, as `create` prints it")
     c.set_defaults(fn=cmd_get)
     c = dsub.add_parser("delete", help="the first delete disables, the second removes")
     c.add_argument("name")
-    fmt(c)
+    fmt(c, "{success, id, name, disabled, deleted, handlerDeleteErrorMessage, streams}")
     c.set_defaults(fn=cmd_delete)
     c = dsub.add_parser("audit", help="every change: when, who (the OS user), what")
     c.add_argument("--name")
-    fmt(c)
+    fmt(c, "[{at, user, action, dataSourceId, dataSourceName, details}], oldest first")
     c.set_defaults(fn=cmd_audit)
 
     p = sub.add_parser("policy", help="the least-privilege IAM policy (and trust policy) each connection needs")
     p.add_argument("--connection", metavar="NAME", help="only this s3 connection")
-    p.add_argument("--format", choices=["json", "terraform"], default="json")
+    p.add_argument("--format", choices=["json", "terraform"], default="json",
+                   help="json (default): {connection: {connection, bucket, policy, trustPolicy?, callerPolicy?, uses}}")
     config_arg(p)
     p.set_defaults(fn=cmd_policy)

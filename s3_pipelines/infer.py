@@ -1,9 +1,10 @@
 """`s3-pipelines infer --stream NAME`: read the first objects of a stream (up to a number of
 records), and print in YAML its inferred schema and a starter blueprint and mapping, ready to
-paste into pipelines.yaml and then edit."""
+paste into pipelines.yaml and then edit (or, `--format json`, the same as one JSON document)."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pyarrow as pa
@@ -63,7 +64,7 @@ def jq_path(name: str) -> str:
     return f".body.{name}" if _NAME.match(name) else f'.body["{name}"]'
 
 
-def _sample(cfg: PipelinesConfig, stream_name: str, max_records: int, max_objects: int, bad: list):
+def _sample(cfg: PipelinesConfig, stream_name: str, max_records: int, max_objects: int, bad: list, on_batch=None):
     from .connections.s3 import S3Client
     from .ingest import S3ObjectSource, read_options
     from .selection import iter_selected
@@ -80,16 +81,40 @@ def _sample(cfg: PipelinesConfig, stream_name: str, max_records: int, max_object
             batch = batch.slice(0, max_records - records)
             batches.append(pa.Table.from_batches([batch]))
             records += batch.num_rows
+            if on_batch is not None:
+                on_batch(records, objects)
             if records >= max_records:
                 break
     return batches, records, objects
 
 
-def infer_stream(cfg: PipelinesConfig, stream_name: str, max_records: int = 1000, max_objects: int = 5) -> str:
+def infer_stream(cfg: PipelinesConfig, stream_name: str, max_records: int = 1000, max_objects: int = 5,
+                 fmt: str = "yaml", on_batch=None) -> str:
+    """The starter as YAML with a commented head, or (`fmt="json"`) one document:
+    {stream, records, objects, bad_records: [{object_key, line, reason}], streams, blueprints, mappings}.
+    `on_batch(records, objects)`: the counts so far, after each batch read."""
+    found = infer_doc(cfg, stream_name, max_records, max_objects, on_batch)
+    if fmt == "json":
+        return json.dumps(found, indent=2, ensure_ascii=False, default=str) + "\n"
+    stream_name, records, objects, bad = found["stream"], found["records"], found["objects"], found["bad_records"]
+    doc = {k: found[k] for k in ("streams", "blueprints", "mappings")}
+    head = (f"# s3-pipelines infer --stream {stream_name}: {records} record(s) from {objects} object(s)\n"
+            f"# streams.{stream_name}.schema: the inferred column types (add it to the stream to fix them);\n"
+            f"# blueprints and mappings: a starting point; check the identifier, title and property types.\n")
+    if bad:
+        head += f"# {len(bad)} bad record(s) skipped (not in the sample):\n" + "".join(
+            f"#   {b['object_key']} line {b['line']}: {b['reason']}\n" for b in bad[:10])
+        if len(bad) > 10:
+            head += f"#   ... and {len(bad) - 10} more\n"
+    return head + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120)
+
+
+def infer_doc(cfg: PipelinesConfig, stream_name: str, max_records: int = 1000, max_objects: int = 5,
+              on_batch=None) -> dict:
     if stream_name not in cfg.streams:
         raise ValueError(f"no stream named {stream_name!r} (streams: {', '.join(cfg.streams) or 'none'})")
     bad: list = []  # (object key, BadRecord): skipped, and said so in the output
-    tables, records, objects = _sample(cfg, stream_name, max_records, max_objects, bad)
+    tables, records, objects = _sample(cfg, stream_name, max_records, max_objects, bad, on_batch)
     if not tables:
         raise ValueError(f"stream {stream_name} has no records to sample (objects read: {objects})")
     table = pa.concat_tables(tables, promote_options="permissive")
@@ -116,17 +141,10 @@ def infer_stream(cfg: PipelinesConfig, stream_name: str, max_records: int = 1000
     catalogs = sql_connections(cfg.connections)
     mapping = {"name": bp_name, "stream": stream_name, "target": catalogs[0] if catalogs else "catalog",
                "blueprint": bp_name, "entity": entity}
-    doc = {
+    return {
+        "stream": stream_name, "records": records, "objects": objects,
+        "bad_records": [{"object_key": key, "line": b.line, "reason": b.reason} for key, b in bad],
         "streams": {stream_name: {"schema": schema}},
         "blueprints": {bp_name: {"title": stream_name.replace("_", " ").capitalize(), "properties": props}},
         "mappings": [mapping],
     }
-    head = (f"# s3-pipelines infer --stream {stream_name}: {records} record(s) from {objects} object(s)\n"
-            f"# streams.{stream_name}.schema: the inferred column types (add it to the stream to fix them);\n"
-            f"# blueprints and mappings: a starting point; check the identifier, title and property types.\n")
-    if bad:
-        head += f"# {len(bad)} bad record(s) skipped (not in the sample):\n" + "".join(
-            f"#   {key} line {b.line}: {b.reason}\n" for key, b in bad[:10])
-        if len(bad) > 10:
-            head += f"#   ... and {len(bad) - 10} more\n"
-    return head + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120)

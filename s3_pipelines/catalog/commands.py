@@ -42,15 +42,38 @@ def _not_created(cfg: PipelinesConfig, name: str) -> bool:
 
 
 def export_command(cfg: PipelinesConfig, blueprint: str, target: str | None, fmt: str) -> str:
+    _count, pieces = export_pieces(cfg, blueprint, target, fmt)
+    return "".join(text for text, _n in pieces)
+
+
+EXPORT_CHUNK = 1000  # entities per piece: what a progress bar advances by
+
+
+def export_pieces(cfg: PipelinesConfig, blueprint: str, target: str | None, fmt: str):
+    """(entities, pieces): the export's text as (text, entities in it) pieces, which joined are the
+    whole document (no final newline); written as they come, a bar can count entities written."""
     ec = entity_config(cfg)
     ec.blueprint(blueprint)  # a clear error for a misspelt name
     name = catalog_target_name(cfg, target, blueprint)
     entities = [] if _not_created(cfg, name) else export_entities(open_target(cfg, name), blueprint)
-    if fmt == "json":
-        return json.dumps([without_empty(e) for e in entities], indent=2, ensure_ascii=False)
-    lines = [f"{len(entities)} {blueprint} entit{'y' if len(entities) == 1 else 'ies'}"]
-    lines += [f"  {e['identifier']}  {e['title'] or ''}" for e in entities]
-    return "\n".join(lines)
+    return len(entities), (_json_pieces if fmt == "json" else _text_pieces)(entities, blueprint)
+
+
+def _json_pieces(entities: list[dict], blueprint: str):
+    # the text json.dumps(list, indent=2) gives, an entity at a time: each item one level deeper
+    yield "[", 0
+    for start in range(0, len(entities), EXPORT_CHUNK):
+        chunk = entities[start:start + EXPORT_CHUNK]
+        items = (json.dumps(without_empty(e), indent=2, ensure_ascii=False).replace("\n", "\n  ") for e in chunk)
+        yield (",\n  " if start else "\n  ") + ",\n  ".join(items), len(chunk)
+    yield ("\n]" if entities else "]"), 0
+
+
+def _text_pieces(entities: list[dict], blueprint: str):
+    yield f"{len(entities)} {blueprint} entit{'y' if len(entities) == 1 else 'ies'}", 0
+    for start in range(0, len(entities), EXPORT_CHUNK):
+        chunk = entities[start:start + EXPORT_CHUNK]
+        yield "".join(f"\n  {e['identifier']}  {e['title'] or ''}" for e in chunk), len(chunk)
 
 
 def audit_command(cfg: PipelinesConfig, *, status: str | None, mapping: str | None, stream: str | None,

@@ -18,10 +18,11 @@ FIELDS = ("blueprint", "identifier", "title", "icon", "team", "properties", "rel
 
 
 def test_mapping(cfg: PipelinesConfig, name: str, *, file: str | None = None, latest: bool = False,
-                 object_key: str | None = None, explain: bool = False) -> dict:
+                 object_key: str | None = None, explain: bool = False, on_batch=None) -> dict:
     """{"entities": [...], "filtered_out": N, "errors": [...]} for one object's records; with
     `explain`, also "explain": per expression, whether it runs compiled (vectorized over Arrow)
-    or in the jq engine, and why not compiled."""
+    or in the jq engine, and why not compiled. `on_batch(records, entities)`: the counts so far, after
+    each batch (a progress bar)."""
     ec = entity_config(cfg)
     spec = ec.mapping(name)
     stream = cfg.streams[spec.stream]
@@ -31,7 +32,8 @@ def test_mapping(cfg: PipelinesConfig, name: str, *, file: str | None = None, la
     out = {"mapping": name, "object": read, "records": 0, "entities": [], "filtered_out": 0, "errors": []}
     bp = ec.blueprint(spec.blueprint)
     schema = None
-    for batch in read_batches(source, provenance, read_options(stream), bad.append):
+    batches = read_batches(source, provenance, read_options(stream), bad.append)
+    for batch in _reporting(batches, on_batch and (lambda: on_batch(out["records"], len(out["entities"])))):
         schema = schema or batch.schema
         out["records"] += batch.num_rows
         mapped = mapping.map_batch(batch, key)
@@ -112,18 +114,27 @@ def _latest(cfg: PipelinesConfig, stream_name: str):
 test_mapping.__test__ = False  # not a pytest test, despite its name
 
 
+def _reporting(batches, report):
+    """`batches`, calling `report()` after each one is dealt with (per batch: nothing per record)."""
+    for batch in batches:
+        yield batch
+        if report is not None:
+            report()
+
+
 # --- streamed output (--format json / jsonl): entities written as they are made -----------------------------
 
 
 def write_test_mapping(cfg: PipelinesConfig, name: str, out, fmt: str = "json", *, err=None,
                        file: str | None = None, latest: bool = False, object_key: str | None = None,
-                       explain: bool = False) -> dict:
+                       explain: bool = False, on_batch=None) -> dict:
     """What `test_mapping` finds, written to the binary stream `out` as it is produced: `json`,
     an object whose `entities` array is written batch by batch (then records, filtered_out,
     errors and explain); `jsonl`, one entity per line (errors, one per line, and a summary go to
     `err`). A batch whose every expression compiled and whose values pass the blueprint column-wise
     (the catalog's bulk-path checks) becomes JSON text in Arrow without a Python object per entity;
-    any other batch takes the row path and orjson. Returns the counts and the errors."""
+    any other batch takes the row path and orjson. Returns the counts and the errors. `on_batch(records,
+    entities)`: the counts so far, after each batch."""
     import orjson
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -159,7 +170,8 @@ def write_test_mapping(cfg: PipelinesConfig, name: str, out, fmt: str = "json", 
         summary["entities"] += len(texts)
 
     schema = None
-    for batch in read_batches(source, provenance, read_options(stream), bad.append):
+    batches = read_batches(source, provenance, read_options(stream), bad.append)
+    for batch in _reporting(batches, on_batch and (lambda: on_batch(summary["records"], summary["entities"]))):
         schema = schema or batch.schema
         summary["records"] += batch.num_rows
         mapped = mapping.map_batch(batch, key, columnar=True)
