@@ -103,6 +103,13 @@ def test_lineage_materialize_dialog_run_rows_and_preview(ui, page):
     shown = preview.inner_text()
     assert "order_id" in shown and "customer" in shown and "cust-" in shown, shown[:500]
 
+    # its objects end the run with their status after the load (an observation), not `pending`
+    page.goto(ui.url + "/assets/orders/objects?view=events")
+    page.get_by_text(re.compile("after the load")).first.wait_for()
+    page.shots("objects-events")
+    text = page.inner_text("body")
+    assert "loaded" in text and "pending" not in text, text[:2000]
+
     # back in the lineage, the stream just loaded reads as loaded: its one partition filled
     open_lineage(page, ui.url)
     page.get_by_text("100% filled").first.wait_for()
