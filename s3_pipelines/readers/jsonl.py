@@ -27,6 +27,9 @@ BOM = b"\xef\xbb\xbf"
 _BLANK_INSIDE = re.compile(rb"\n[ \t\r]*\n")
 _BLANK_FIRST = re.compile(rb"[ \t\r]*\n")
 _LONG_DIGITS = re.compile(rb"\d{19}")  # an integer that may not fit int64
+# pyarrow's JSON reader takes seconds per thousand levels of nesting (10 s for 10,000); orjson
+# refuses past 1,024 at once, so a chunk nested deeper than this goes line by line
+_ARROW_MAX_DEPTH = 256
 _INT64_LIMIT = 2.0**63
 
 
@@ -218,6 +221,8 @@ def _fast(chunk: bytes, n_lines: int, line0: int, row0: int, arrow: ArrowJson) -
             chunk.decode("utf-8")
         except UnicodeDecodeError:
             return None
+    if _deeper_than(chunk, n_lines, _ARROW_MAX_DEPTH):
+        return None
     try:
         table = arrow.parse(chunk)
     except (pa.ArrowException, UnicodeDecodeError, ValueError, RecursionError):
@@ -230,6 +235,18 @@ def _fast(chunk: bytes, n_lines: int, line0: int, row0: int, arrow: ArrowJson) -
         return None
     rows = np.arange(row0 + 1, row0 + 1 + len(good), dtype=np.int64)
     return Piece(table, rows, good + line0 + 1, texts=_record_texts(chunk, good, n_lines)), len(good)
+
+
+def _deeper_than(chunk: bytes, n_lines: int, limit: int) -> bool:
+    """Whether brackets nest deeper than `limit` (brackets inside strings count too: an upper
+    bound). Scanning costs about what pyarrow's parse does, so only chunks of long lines are
+    scanned (a line nests at most half its length deep); a deep line among many short ones still
+    takes pyarrow's slow parse, as it did before."""
+    if len(chunk) <= 2 * limit * max(n_lines, 1):
+        return False
+    b = np.frombuffer(chunk, np.uint8)
+    step = ((b == 123) | (b == 91)).astype(np.int8) - ((b == 125) | (b == 93)).astype(np.int8)
+    return int(np.cumsum(step, dtype=np.int32).max(initial=0)) > limit
 
 
 def _record_texts(chunk: bytes, good: np.ndarray, n_lines: int) -> pa.Array:
