@@ -86,8 +86,9 @@ def apply_object(target: SqlTarget, ec: EntityConfig, mapping: CompiledMapping, 
             break
     else:
         return _apply_whole(target, ec, mapping, first, obj, stream=stream, partition=partition, run_id=run_id)
-    return _apply_staged(target, ec, mapping, itertools.chain(first, batches), obj, limit,
-                         stream=stream, partition=partition, run_id=run_id)
+    with target.session():  # the chunks and the publish on one connection (DuckDB: no checkpoint per chunk)
+        return _apply_staged(target, ec, mapping, itertools.chain(first, batches), obj, limit,
+                             stream=stream, partition=partition, run_id=run_id)
 
 
 def _lock(spec, obj: S3Object) -> str:
@@ -174,23 +175,30 @@ def apply_partition(target: SqlTarget, ec: EntityConfig, mapping: CompiledMappin
     spec = mapping.spec
     ensure_catalog(target)
     report = PartitionReport(spec.name, spec.stream, partition)
-    for row in ledger.rows(spec.stream, partition, status="loaded"):
-        obj = row.obj
-        with target.transaction() as tx:  # cheap check first: most objects of a partition are done
-            done = tx.is_loaded(spec.consumer, obj)
-        if done:
-            report.objects.append(ObjectApplied(obj, "skipped"))
-            continue
-        try:
-            result = apply_object(target, ec, mapping, staging.read_batches(row.staged), obj,
-                                  stream=spec.stream, partition=partition, run_id=run_id)
-        except FileNotFoundError as e:
-            log(f"{spec.name}: {obj.key}: staged records are gone ({e}); a newer version replaces them")
-            report.objects.append(ObjectApplied(obj, "missing"))
-            continue
-        report.objects.append(result)
-        if result.status == "applied":
-            c = result.counts
-            log(f"{spec.name}: {obj.key}: {result.records} records -> {c.created} created, {c.updated} updated, "
-                f"{c.deleted} deleted, {c.failed} failed, {result.filtered_out} filtered out")
+    with target.session():  # one connection for the partition's objects
+        for row in ledger.rows(spec.stream, partition, status="loaded"):
+            _apply_row(target, ec, mapping, staging, row, partition, run_id, report, log)
     return report
+
+
+def _apply_row(target, ec, mapping, staging, row, partition, run_id, report, log) -> None:
+    """One loaded object version of the partition: skipped, applied, or missing (its report entry)."""
+    spec = mapping.spec
+    obj = row.obj
+    with target.transaction() as tx:  # cheap check first: most objects of a partition are done
+        done = tx.is_loaded(spec.consumer, obj)
+    if done:
+        report.objects.append(ObjectApplied(obj, "skipped"))
+        return
+    try:
+        result = apply_object(target, ec, mapping, staging.read_batches(row.staged), obj,
+                              stream=spec.stream, partition=partition, run_id=run_id)
+    except FileNotFoundError as e:
+        log(f"{spec.name}: {obj.key}: staged records are gone ({e}); a newer version replaces them")
+        report.objects.append(ObjectApplied(obj, "missing"))
+        return
+    report.objects.append(result)
+    if result.status == "applied":
+        c = result.counts
+        log(f"{spec.name}: {obj.key}: {result.records} records -> {c.created} created, {c.updated} updated, "
+            f"{c.deleted} deleted, {c.failed} failed, {result.filtered_out} filtered out")

@@ -35,7 +35,7 @@ DDL = [
     f" bucket TEXT NOT NULL, key TEXT NOT NULL, etag TEXT, run_id TEXT, started_at {TS})",
 ]
 
-# temporary tables of one transaction (each transaction is its own connection on both targets)
+# temporary tables of one transaction (emptied before each use: a DuckDB session keeps its connection)
 TMP_KEYS = "s3p_tmp_keys"
 TMP_ENTITIES = "s3p_tmp_entities"
 TMP_DDL = [

@@ -104,6 +104,12 @@ class SqlTarget(ABC):
     def transaction(self) -> Iterator[Tx]:
         """Commit on success, roll back on any exception."""
 
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """Transactions of this thread inside it may share one connection (a run of many
+        transactions: a partition's objects, a staged load's chunks); by default each has its own."""
+        yield
+
     def ensure_loads_table(self) -> None:
         with self.transaction() as tx:
             tx.execute(
