@@ -2,10 +2,17 @@
 
 This is the engine's one path for sensors, the `run` command and hand-launched materializations.
 Nothing here knows Dagster; `log` is any callable taking a message.
+
+The failure model (`on_error`): under `skip_record` bad records are skipped, and an object that
+cannot be read at all is `failed`: its neighbours still load, then the partition's load fails
+(`partition_failure`) and the object is retried with backoff (`stream.retry`). Under `skip_file`
+any error skips its object (`skipped`) and the load succeeds. Under `fail` the first failed object
+stops the load.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +23,7 @@ import pyarrow as pa
 from . import listing, partitions, selection
 from .config.models import StreamConfig
 from .connections.s3 import S3AccessError
-from .ledger import Ledger
+from .ledger import Ledger, LedgerRow
 from .objects import BadRecordError, ObjectChangedError, ObjectError, S3Object
 from .readers import BadRecord, ReadOptions, read_batches
 from .readers.options import ColumnSpec, CsvOptions
@@ -154,17 +161,14 @@ def load_object(client, name: str, stream: StreamConfig, obj: S3Object, partitio
     except ObjectError as e:
         if isinstance(e, BadRecordError):
             bad.append(BadRecord(e.key, e.line, e.reason))
-        status = "skipped" if isinstance(e, BadRecordError) and stream.on_error == "skip_file" else "failed"
-        ledger.add_bad_records(name, obj, [(b.line, b.reason) for b in bad] or [(e.line, e.reason)], run_id)
-        ledger.finish(name, obj, status=status, bad_rows=len(bad), error=str(e), run_id=run_id)
-        return ObjectResult(obj, status, bad_rows=len(bad), error=str(e))
+        return _not_loaded(name, stream, obj, ledger, run_id, bad, str(e), [(b.line, b.reason) for b in bad]
+                           or [(e.line, e.reason)])
     except S3AccessError:
         raise  # credentials, bucket, network: not this object's fault; it goes back to pending
     except Exception as e:  # a reader defect on odd input stops this object only, never its neighbours
         error = f"{obj.key}: unexpected {type(e).__name__} while reading: {str(e)[:500]}"
-        ledger.add_bad_records(name, obj, [(b.line, b.reason) for b in bad] + [(None, error)], run_id)
-        ledger.finish(name, obj, status="failed", bad_rows=len(bad), error=error, run_id=run_id)
-        return ObjectResult(obj, "failed", bad_rows=len(bad), error=error)
+        return _not_loaded(name, stream, obj, ledger, run_id, bad, error,
+                           [(b.line, b.reason) for b in bad] + [(None, error)])
     if bad:
         ledger.add_bad_records(name, obj, [(b.line, b.reason) for b in bad], run_id)
     replaced = ledger.finish(name, obj, status="loaded", rows=staged.rows, bad_rows=len(bad),
@@ -172,6 +176,45 @@ def load_object(client, name: str, stream: StreamConfig, obj: S3Object, partitio
     staging.remove(replaced)
     return ObjectResult(obj, "loaded", staged.rows, len(bad), files=staged.files,
                         bytes_staged=staged.bytes_written, preview=staged.preview)
+
+
+def _not_loaded(name: str, stream: StreamConfig, obj: S3Object, ledger: Ledger, run_id: str,
+                bad: list[BadRecord], error: str, kept: list[tuple[int | None, str]]) -> ObjectResult:
+    """An object that could not be loaded whole: `skipped` under on_error skip_file, else `failed`
+    and due for a retry after its backoff."""
+    status = "skipped" if stream.on_error == "skip_file" else "failed"
+    ledger.add_bad_records(name, obj, kept, run_id)
+    ledger.finish(name, obj, status=status, bad_rows=len(bad), error=error, run_id=run_id,
+                  retry_after=backoff(stream))
+    return ObjectResult(obj, status, bad_rows=len(bad), error=error)
+
+
+def backoff(stream: StreamConfig) -> Callable[[int], dt.timedelta | None]:
+    """Wait before the sensor's next read of an object that failed `attempts` times: doubling from
+    the initial delay up to the maximum; None once the attempts are spent."""
+    retry = stream.retry
+
+    def after(attempts: int) -> dt.timedelta | None:
+        if attempts >= retry.max_attempts:
+            return None
+        return dt.timedelta(seconds=min(retry.max_delay_seconds, retry.initial_delay_seconds * 2 ** min(attempts - 1, 40)))
+
+    return after
+
+
+def partition_failure(name: str, partition: str, report: LoadReport, rows: list[LedgerRow],
+                      shown: int = 3) -> str | None:
+    """Why the partition's load fails, in one line naming the stream, the partition, the objects and
+    their reasons; None when it does not (`rows`: the partition's ledger rows after the load)."""
+    where = f"stream {name}, partition {partition}"
+    if report.fatal:  # on_error: fail
+        return f"{where}: {report.fatal}"
+    failed = [r for r in rows if r.status == "failed"]
+    if not failed:
+        return None
+    reasons = "; ".join(" ".join((r.error or f"{r.obj.key}: failed").split()) for r in failed[:shown])
+    more = f" (and {len(failed) - shown} more)" if len(failed) > shown else ""
+    return f"{where}: {len(failed)} object(s) could not be read: {reasons}{more}"
 
 
 def load_partition(client, name: str, stream: StreamConfig, partition: str, staging: StagingStore,

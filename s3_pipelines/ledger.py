@@ -12,37 +12,28 @@ next run. Nothing here looks at processes, so it works the same across hosts.
 Object life: pending -> loading -> loaded | skipped | failed; a newer ETag of the same key makes
 the older loaded row `superseded` (its staged files are replaced); `changed` marks a version that
 vanished between listing and reading; `removed` an object deleted from S3 (s3_pipelines.events).
+A failed version counts its attempts and may carry the time its retry is due (`retry_at`); a claim
+takes it again then, or at once when asked (`retry_failed`); a newer version supersedes it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
-import threading
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import state
-from .objects import S3Object
-from .state import StateConn
-
+from .ledger_leases import LEASE, Leases
 from .ledger_schema import MIGRATIONS, unversioned_version
+from .objects import S3Object
 
 TERMINAL = ("loaded", "skipped", "failed", "superseded", "changed", "removed")
 MAX_BAD_RECORDS_KEPT = 100  # per object version; the count is always exact in objects.bad_rows
-LEASE = dt.timedelta(seconds=10)  # a run that has not renewed its lease for this long is gone
 
 
 def _now(plus: dt.timedelta = dt.timedelta(0)) -> str:
     return (dt.datetime.now(dt.timezone.utc) + plus).isoformat(timespec="milliseconds")
-
-
-def _holder() -> str:
-    """Who holds a lease, for people reading the ledger; never used to decide anything."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -58,9 +49,11 @@ class LedgerRow:
     error: str | None
     started_at: str | None = None
     finished_at: str | None = None
+    attempts: int = 0  # failed reads of this version
+    retry_at: str | None = None  # when a failed version may be claimed again without being asked
 
 
-class Ledger:
+class Ledger(Leases):
     def __init__(self, path: str | Path, *, schema: str | None = None):
         """`path`: a SQLite file, or a state database URL (`postgresql://...`, tables in `schema`)."""
         self.db = state.connect(path, schema=schema)
@@ -107,6 +100,12 @@ class Ledger:
                 [(stream, o.bucket, o.key, o.etag, o.size, o.last_modified.isoformat(), partition_of(o), "pending", now)
                  for o in objects],
                 returning=("bucket", "key", "etag")))
+            # an older version that could not be read is replaced by this one: never retried again
+            db.executemany(
+                "UPDATE objects SET status='superseded', retry_at=NULL WHERE stream=? AND bucket=? AND key=?"
+                " AND etag<>? AND status='failed' AND last_modified<=?",
+                [(stream, o.bucket, o.key, o.etag, o.last_modified.isoformat()) for o in objects
+                 if (o.bucket, o.key, o.etag) in inserted])
         new: list[S3Object] = []
         for o in objects:  # in the order given, each version once
             if (o.bucket, o.key, o.etag) in inserted:
@@ -122,7 +121,8 @@ class Ledger:
         is over (Dagster's run status, passed in by the Dagster layer). With `retake_own`, objects
         this same run left loading are taken back too: the caller claims once per attempt of its
         step, so they belong to an earlier attempt that died with its process (a killed Celery
-        worker's task is delivered again to another worker, under the same run)."""
+        worker's task is delivered again to another worker, under the same run). Failed objects
+        are taken when their retry is due, or all of them with `retry_failed`."""
         statuses = ["pending"] + (["failed"] if retry_failed else [])
         with self._tx() as db:
             now = db.now()
@@ -131,8 +131,9 @@ class Ledger:
             rows = db.execute(
                 f"SELECT o.* FROM objects o"
                 f" WHERE o.stream=? AND o.partition_key=? AND (o.status IN ({','.join('?' * len(statuses))})"
+                " OR (o.status='failed' AND o.retry_at <= ?)"
                 " OR (o.status='loading' AND (o.run_id IS NULL OR o.run_id <> ? OR ?)))" + self.db.lock_rows("o"),
-                (stream, partition_key, *statuses, run_id, retake_own),
+                (stream, partition_key, *statuses, now, run_id, retake_own),
             ).fetchall()
             # leases read again in a statement of their own: on PostgreSQL a row another claimer
             # just took comes back in its new version, but the join saw leases as of this
@@ -153,84 +154,30 @@ class Ledger:
                 [(run_id, now, stream, r["bucket"], r["key"], r["etag"]) for r in claimed])
         return [_obj(r) for r in claimed]
 
-    # --- leases: a run's claims live as long as it keeps renewing -----------------------------
-
-    @staticmethod
-    def _renew(db: StateConn, run_id: str, lease: dt.timedelta) -> None:
-        db.execute(
-            "INSERT INTO leases VALUES (?,?,?) ON CONFLICT(run_id) DO UPDATE SET holder=excluded.holder,"
-            " expires_at=excluded.expires_at", (run_id, _holder(), db.now(lease)))
-
-    def renew_lease(self, run_id: str, lease: dt.timedelta = LEASE) -> None:
-        with self._tx() as db:
-            self._renew(db, run_id, lease)
-
-    def end_lease(self, run_id: str) -> None:
-        """The run is over (finished, or known dead): its claims may be taken over at once."""
-        with self._tx() as db:
-            db.execute("DELETE FROM leases WHERE run_id=?", (run_id,))
-
-    def lease_expired(self, run_id: str) -> bool:
-        """True when the run holds no lease, or did not renew it in time."""
-        with self._connect() as db:
-            r = db.execute("SELECT expires_at FROM leases WHERE run_id=?", (run_id,)).fetchone()
-            return r is None or r[0] <= db.now()
-
-    def expired_leases(self) -> list[str]:
-        """Runs whose lease ran out without being ended: they stopped without saying so."""
-        with self._connect() as db:
-            return [r[0] for r in db.execute("SELECT run_id FROM leases WHERE expires_at <= ? ORDER BY 1", (db.now(),))]
-
-    def lease_expiry(self, run_ids: Iterable[str]) -> dict[str, str]:
-        """run -> when its lease runs out (ISO 8601 UTC), for the runs holding one."""
-        ids = list(run_ids)
-        if not ids:
-            return {}
-        with self._connect() as db:
-            return {r[0]: r[1] for r in db.execute(
-                f"SELECT run_id, expires_at FROM leases WHERE run_id IN ({','.join('?' * len(ids))})", ids)}
-
-    def loading_runs(self, stream: str) -> set[str]:
-        """Runs holding claims (objects in `loading`) in this stream."""
-        with self._connect() as db:
-            return {r[0] for r in db.execute(
-                "SELECT DISTINCT run_id FROM objects WHERE stream=? AND status='loading'", (stream,))}
-
-    @contextmanager
-    def hold_lease(self, run_id: str, lease: dt.timedelta = LEASE):
-        """Renew the run's lease in the background while the block runs (every third of the lease)."""
-        self.renew_lease(run_id, lease)
-        stop = threading.Event()
-
-        def renew():
-            while not stop.wait(lease.total_seconds() / 3):
-                try:
-                    self.renew_lease(run_id, lease)
-                except Exception:  # noqa: BLE001 — a locked file, a dropped connection
-                    pass  # the next beat tries again; a lease only lapses after three missed beats
-
-        beat = threading.Thread(target=renew, name=f"lease-{run_id[:8]}", daemon=True)
-        beat.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            beat.join()
-
     # --- results -----------------------------------------------------------------------------
 
     def finish(self, stream: str, obj: S3Object, *, status: str, rows: int = 0, bad_rows: int = 0,
-               staged: list[str] | None = None, error: str | None = None, run_id: str | None = None) -> list[str]:
+               staged: list[str] | None = None, error: str | None = None, run_id: str | None = None,
+               retry_after: Callable[[int], dt.timedelta | None] | None = None) -> list[str]:
         """Close one object version. When it loaded, older loaded versions of the same key become
-        superseded; their staged files are returned so the caller removes them."""
+        superseded; their staged files are returned so the caller removes them. When it failed, its
+        attempts grow and `retry_after(attempts)` says when it is due again (None: not by itself)."""
         assert status in TERMINAL, status
         now = _now()
+        where = (stream, obj.bucket, obj.key, obj.etag)
         with self._tx() as db:
+            retry_at, tried = None, 0
+            if status == "failed":
+                tried = 1
+                r = db.execute("SELECT attempts FROM objects WHERE stream=? AND bucket=? AND key=? AND etag=?",
+                               where).fetchone()
+                delay = retry_after(((r[0] or 0) if r else 0) + 1) if retry_after else None
+                retry_at = db.now(delay) if delay is not None else None
             db.execute(
                 "UPDATE objects SET status=?, rows=?, bad_rows=?, staged=?, error=?, finished_at=?,"
-                " run_id=COALESCE(?, run_id) WHERE stream=? AND bucket=? AND key=? AND etag=?",
-                (status, rows, bad_rows, "\n".join(staged or []), error, now, run_id,
-                 stream, obj.bucket, obj.key, obj.etag),
+                " run_id=COALESCE(?, run_id), attempts=COALESCE(attempts, 0)+?, retry_at=?"
+                " WHERE stream=? AND bucket=? AND key=? AND etag=?",
+                (status, rows, bad_rows, "\n".join(staged or []), error, now, run_id, tried, retry_at, *where),
             )
             if status != "loaded":
                 return []
@@ -307,11 +254,22 @@ class Ledger:
             d["rows"] += r["rows"] if r["status"] == "loaded" else 0
         return list(out.values())
 
-    def pending_partitions(self, stream: str) -> list[str]:
+    def pending_partitions(self, stream: str, status: str = "pending") -> list[str]:
+        """Partitions holding objects in `status` (pending; failed ones for the `run` command)."""
         with self._connect() as db:
             return [r[0] for r in db.execute(
-                "SELECT DISTINCT partition_key FROM objects WHERE stream=? AND status='pending' ORDER BY 1", (stream,)
+                "SELECT DISTINCT partition_key FROM objects WHERE stream=? AND status=? ORDER BY 1", (stream, status)
             )]
+
+    def due_retries(self, stream: str) -> dict[str, list[tuple[str, str, int]]]:
+        """partition -> (key, etag, attempts) of its failed objects whose retry is due."""
+        with self._connect() as db:
+            rows = db.execute("SELECT partition_key, key, etag, attempts FROM objects WHERE stream=? AND status='failed'"
+                              " AND retry_at <= ? ORDER BY 1, 2, 3", (stream, db.now())).fetchall()
+        due: dict[str, list[tuple[str, str, int]]] = {}
+        for r in rows:
+            due.setdefault(r[0], []).append((r[1], r[2], r[3]))
+        return due
 
     def stale_pending_partitions(self, stream: str, older_than: dt.timedelta) -> list[str]:
         """Partitions whose pending objects have waited longer than `older_than`: their run
@@ -373,5 +331,5 @@ def _row(r) -> LedgerRow:
         stream=r["stream"], obj=_obj(r), partition_key=r["partition_key"], status=r["status"],
         rows=r["rows"], bad_rows=r["bad_rows"], run_id=r["run_id"],
         staged=[f for f in (r["staged"] or "").split("\n") if f], error=r["error"],
-        started_at=r["started_at"], finished_at=r["finished_at"],
+        started_at=r["started_at"], finished_at=r["finished_at"], attempts=r["attempts"] or 0, retry_at=r["retry_at"],
     )

@@ -35,6 +35,11 @@ CREATE TABLE IF NOT EXISTS partition_runs (
                            " expires_at TEXT NOT NULL)"),
     Migration(4, "index by status (pending and loading objects of a stream)",
               "CREATE INDEX IF NOT EXISTS objects_by_status ON objects (stream, status, discovered_at)"),
+    # a failed object version: how often it was read in vain, and when the sensor may try it again
+    # (NULL: never by itself; runs launched by hand and `s3-pipelines run` retry it at once).
+    # Nullable: PostgreSQL's bulk insert copies into a `LIKE objects` table, which has no defaults
+    Migration(5, "retries of failed objects", "ALTER TABLE objects ADD COLUMN attempts INTEGER DEFAULT 0;"
+                                              " ALTER TABLE objects ADD COLUMN retry_at TEXT"),
 ]
 
 

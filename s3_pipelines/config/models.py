@@ -30,7 +30,7 @@ from .tables import TableConfig, implicit_stream_data, source_stream_name
 
 __all__ = ["CONNECTION_TYPES", "ColumnSpec", "ConnectionConfig", "CsvOptions", "DataSourceConfig",
            "DuckDBConnectionConfig", "Listing",
-           "Partitioning", "PipelinesConfig", "PostgresConnectionConfig", "S3Auth", "S3ConnectionConfig", "Select",
+           "Partitioning", "PipelinesConfig", "PostgresConnectionConfig", "Retries", "S3Auth", "S3ConnectionConfig", "Select",
            "StagingConfig", "StateConfig", "StreamConfig", "json_schema"]
 
 
@@ -110,6 +110,14 @@ class Partitioning(Model):
     start: dt.date = Field(dt.date(2020, 1, 1), description="first partition; older objects fall into it")
 
 
+class Retries(Model):
+    """Backoff of the sensor's retries of an unreadable object (runs launched by hand and the `run`
+    command retry failed objects at once)."""
+    initial_delay_seconds: int = Field(60, ge=1, description="wait before the first retry; it doubles after each failed one")
+    max_delay_seconds: int = Field(3600, ge=1, description="the longest wait between two retries")
+    max_attempts: int = Field(5, ge=1, description="reads of an object after which the sensor stops retrying it")
+
+
 class StreamConfig(Model):
     connection: str
     description: str | None = None
@@ -123,6 +131,8 @@ class StreamConfig(Model):
     schema_: list[ColumnSpec] | None = Field(None, alias="schema")
     on_error: Literal["skip_record", "skip_file", "fail"] = "skip_record"
     max_errors: int = Field(1000, ge=0)
+    retry: Retries = Field(default_factory=Retries, description="when the sensor retries objects that could "
+                           "not be read (on_error skip_record or fail)")
     max_decompressed_bytes: int = Field(50 * 2**30, ge=1, description="stop an object (gzip bomb) past this")
     max_line_bytes: int = Field(64 * 2**20, ge=8 * 2**20, description="a longer JSON Lines line is a bad "
                                 "record, read past in bounded memory (at least the 8 MiB parse chunk)")

@@ -97,26 +97,29 @@ class RunReport:
             assets = self.by_step.get(step or "") or ([step.replace("__", "/")] if step else [])
             if event.is_step_materialization:
                 mat = event.step_materialization_data.materialization
-                line = self._line(mat.asset_key.to_user_string())
-                md = mat.metadata
-                line.objects += _value(md, _OBJECTS)
-                line.rows += _value(md, _ROWS)
-                line.bad_rows += _value(md, _BAD)
-                line.entities += _value(md, _ENTITIES)
-                line.failures += _value(md, _FAILURES)
-                if partition and partition not in line.partitions:
-                    line.partitions.append(partition)
+                self._count(self._line(mat.asset_key.to_user_string()), mat.metadata, partition)
             elif event.is_step_success:
                 for a in assets:
                     self._line(a).seconds += (event.event_specific_data.duration_ms or 0) / 1000
             elif event.is_step_failure:
                 message = failure_message(event)
+                # a `Failure` the data decided (unreadable objects) carries what the step did before
+                data = event.step_failure_data.user_failure_data if event.step_failure_data else None
                 for a in assets:
                     line = self._line(a)
                     line.status = "FAILED"
-                    if partition and partition not in line.partitions:
-                        line.partitions.append(partition)
+                    self._count(line, data.metadata if data is not None and len(assets) == 1 else {}, partition)
                     self.failures.append(StepFailure(a, partition, message, result.run_id))
+
+    @staticmethod
+    def _count(line: AssetLine, md, partition: str | None) -> None:
+        line.objects += _value(md, _OBJECTS)
+        line.rows += _value(md, _ROWS)
+        line.bad_rows += _value(md, _BAD)
+        line.entities += _value(md, _ENTITIES)
+        line.failures += _value(md, _FAILURES)
+        if partition and partition not in line.partitions:
+            line.partitions.append(partition)
 
     @property
     def ok(self) -> bool:

@@ -1,5 +1,7 @@
 """One sensor per stream: an incremental listing step per tick; new objects become run requests
 for the partitions they fall in. The cursor is the listing position, small and never a key set.
+Partitions holding failed objects whose retry is due (the stream's `retry` backoff) are asked for
+too; such runs claim them.
 
 Two run-status sensors follow the runs of the stream jobs: a run that succeeded closes its
 partition in the ledger; a run that failed gives its claimed objects back at once (Dagster's run
@@ -56,6 +58,13 @@ def stream_sensor(name: str, stream: StreamConfig, job) -> dg.SensorDefinition:
         for partition in sorted(retry):
             if partition not in by_partition:
                 runs.append(dg.RunRequest(partition_key=partition, run_key=f"{name}:{partition}:retry:{window}",
+                                          tags={DISCOVERED_TAG: "1"}))
+        # failed objects whose backoff ran out; any run of their partition claims them. The key
+        # changes with each attempt (and retry window, should a run die before claiming them)
+        for partition, due in sorted(ledger.due_retries(name).items()):
+            if partition not in by_partition and partition not in retry:
+                digest = hashlib.sha256("\n".join(f"{k}\0{e}\0{n}" for k, e, n in due).encode()).hexdigest()[:16]
+                runs.append(dg.RunRequest(partition_key=partition, run_key=f"{name}:{partition}:failed:{digest}:{window}",
                                           tags={DISCOVERED_TAG: "1"}))
         context.log.info(f"{len(new)} new object version(s) in {len(runs)} partition(s); {requests} list request(s)")
         if not runs:

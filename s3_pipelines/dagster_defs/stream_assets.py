@@ -3,6 +3,8 @@ parsed, typed records staged as Parquet), with an asset check on parse errors. K
 descriptions come from the translator."""
 
 
+from collections.abc import Iterator
+
 import dagster as dg
 
 from .. import ingest
@@ -15,6 +17,7 @@ from .run_health import dagster_says_over
 from .translator import S3PipelinesAssetData, S3PipelinesTranslator
 
 DISCOVERED_TAG = "s3_pipelines/discovered"  # set by sensors and `s3-pipelines run`: the ledger already holds the objects
+RETRY_FAILED_TAG = "s3_pipelines/retry_failed"  # set by `s3-pipelines run`: failed objects are read again now
 STATE = "s3_pipelines_state"
 # S3 and database calls fail for passing reasons (throttling, a dropped connection, a lock): a
 # step tries three times; failures the data decides raise `Failure(allow_retries=False)`
@@ -69,7 +72,7 @@ def stream_assets(cfg: PipelinesConfig, name: str, translator: S3PipelinesTransl
                                                    "without a bad record; the result names the partition, "
                                                    "its problems and which of them this run found")],
     )
-    def records(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def records(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         client = getattr(context.resources, conn).get_client()
         state = getattr(context.resources, STATE)
         ledger, staging = state.ledger(), state.staging()
@@ -79,12 +82,9 @@ def stream_assets(cfg: PipelinesConfig, name: str, translator: S3PipelinesTransl
         with ledger.hold_lease(run_id):  # our claims stay ours while we work; a killed run's lapse
             report = ingest.load_partition(
                 client, name, stream, partition, staging, ledger, run_id,
-                retry_failed=context.run.tags.get(DISCOVERED_TAG) != "1",
+                retry_failed=context.run.tags.get(DISCOVERED_TAG) != "1" or RETRY_FAILED_TAG in context.run.tags,
                 is_stale=dagster_says_over(context.instance), log=context.log.info,
             )
-        if report.fatal:  # on_error: fail — the data decided, another attempt would decide the same
-            raise dg.Failure(description=f"stream {name}, partition {partition}: {report.fatal}",
-                             metadata={"objects_loaded": report.count("loaded")}, allow_retries=False)
         part_rows = ledger.rows(name, partition)
         # logged now, so a step that fails below still shows each object's status on `objects`
         context.log_event(objects_observation(objects_spec.key, part_rows, partition))
@@ -93,11 +93,18 @@ def stream_assets(cfg: PipelinesConfig, name: str, translator: S3PipelinesTransl
         skipped = [r for r in part_rows if r.status == "skipped"]
         check = parse_errors_check(records_spec.key, "parse_errors", part_rows, run_id, partition,
                                    ledger.bad_records(name, partition, limit=20))
+        if failure := ingest.partition_failure(name, partition, report, part_rows):
+            # an unreadable object fails its partition (on_error skip_record or fail): the data decided,
+            # another attempt would decide the same. Yielded first, the check (and the events logged
+            # above) are recorded: a step that raises drops what it logged since its last yield
+            yield check
+            raise dg.Failure(description=failure, allow_retries=False, metadata=records_metadata(
+                part_rows, run_id, report, None, staging.location(name, partition)))
         # nothing new read: the preview comes from what the partition has staged
         preview = report.preview()
         if preview is None:
             preview = staged_preview(staging, loaded, context.log.warning)
-        return dg.MaterializeResult(
+        yield dg.MaterializeResult(
             metadata=records_metadata(part_rows, run_id, report, preview, staging.location(name, partition)),
             check_results=[check],
         )

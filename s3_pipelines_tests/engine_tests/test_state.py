@@ -75,13 +75,19 @@ def test_an_older_unversioned_ledger_is_upgraded_in_place(state_db, old):
     assert [o.key for o in led.claim("s", "2026-11-20", "r1")] == ["old-pending"]
     assert not led.lease_expired("r1")
     assert led.register("s", [S3Object("b", "new", "e1", 1, T0)], lambda o: "2026-11-20")[0].key == "new"
+    # the columns of version 5 (retries of failed objects): old rows start with none
+    assert rows["old-loaded"].attempts == 0 and rows["old-loaded"].retry_at is None
+    led.finish("s", S3Object("b", "old-pending", "e1", 10, T0), status="failed", error="x", run_id="r1",
+               retry_after=lambda n: dt.timedelta(minutes=n))
+    failed = led.rows("s", status="failed")[0]
+    assert failed.attempts == 1 and failed.retry_at > led.now()
     with db.read() as con:
         indexes = ("SELECT name FROM sqlite_master WHERE type='index'" if db.dialect == "sqlite"
                    else f"SELECT indexname FROM pg_indexes WHERE schemaname='{state_db.schema}'")
         assert "objects_by_status" in {r[0] for r in con.execute(indexes)}
 
     # opening it again changes nothing
-    assert state_db.ledger().rows("s", status="loading")[0].run_id == "r1"
+    assert state_db.ledger().rows("s", status="failed")[0].run_id == "r1"
     assert db.version("ledger") == LATEST
 
 

@@ -116,6 +116,14 @@ def materialization(result, key: dg.AssetKey) -> dict:
     return {k: v.value for k, v in mats[0].metadata.items()}
 
 
+def step_failure(result, key: dg.AssetKey) -> tuple[str, dict]:
+    """The failed step of an asset: (the Failure's one-line description, its metadata)."""
+    fails = [e.step_failure_data.user_failure_data for e in result.all_events
+             if e.is_step_failure and e.step_key == key.to_python_identifier()]
+    assert len(fails) == 1 and fails[0] is not None, fails
+    return fails[0].description, {k: v.value for k, v in fails[0].metadata.items()}
+
+
 def check_eval(result, key: dg.AssetKey, name: str):
     evals = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
              and e.event_specific_data.asset_key == key and e.event_specific_data.check_name == name]

@@ -1,6 +1,8 @@
 """The hostile-input corpus, end to end: each hostile object sits in a real local S3 server (moto)
 beside a good object of the same format, the stream's Dagster job loads the partition, and then:
 
+- the run fails exactly when the hostile object could not be read (`failed`, under the default
+  on_error skip_record; issue 14), its records step naming the stream, partition, key and reason;
 - the good object is loaded whole (its rows staged), whatever the hostile one did;
 - the hostile object's ledger row has the expected status, its error names the key (and the line
   when one is known), and each bad record is kept with its line;
@@ -14,7 +16,7 @@ import pytest
 
 from s3_pipelines.dagster_defs.stream_assets import records_key
 
-from .conftest import materialization, parse_check
+from .conftest import materialization, parse_check, step_failure, today
 from .corpus import CASES, GOOD_ROWS, Case, good_object
 
 
@@ -30,7 +32,7 @@ def test_hostile_object(lake, case: Case):
     lake.put(case.key, case.body)
 
     result = lake.run("s")
-    assert result.success, case.id  # no hostile object fails the run (only on_error: fail does)
+    assert result.success == (case.status != "failed"), case.id  # skipped or loaded objects do not fail it
 
     # the good object is untouched by its neighbour
     good = lake.row("s", good_key)
@@ -73,7 +75,11 @@ def test_hostile_object(lake, case: Case):
     if not passed:
         objects = [r.data["object"] for r in check_md["samples"].records]
         assert case.key in objects, objects  # the audit trail names the object
-    md = materialization(result, records_key("s"))
-    assert md["objects"] == 1 + (case.status == "loaded")  # the partition's loaded objects
-    if case.status == "failed":
+    if case.status == "failed":  # the records step failed: its Failure says what it did, in one line
+        description, md = step_failure(result, records_key("s"))
+        assert description.startswith(f"stream s, partition {today()}: 1 object(s) could not be read: {case.key}")
+        assert " ".join(row.error.split()) in description and "\n" not in description
         assert md["objects_failed"] == 1 and check_md["failed_objects"] == 1
+    else:
+        md = materialization(result, records_key("s"))
+    assert md["objects"] == 1 + (case.status == "loaded")  # the partition's loaded objects

@@ -16,7 +16,7 @@ from s3_pipelines.connections import S3Client
 from s3_pipelines.dagster_defs.stream_assets import records_key
 from s3_pipelines.targets import open_target
 
-from .conftest import check_eval, materialization, parse_check
+from .conftest import check_eval, materialization, parse_check, step_failure
 from .corpus import good_object, lines
 
 STREAM = {"select": {"prefixes": ["in/"]}, "format": "jsonl", "listing": {"mode": "start_after"}}
@@ -166,8 +166,10 @@ def test_a_reader_defect_fails_that_object_only(lake, monkeypatch):
     lake.put(*good_object("jsonl"))
     lake.put("in/trap.jsonl", lines('{"id": 1}'))
     result = lake.run("s")
-    assert result.success
-    assert lake.row("s", "in/good.jsonl").rows == 3
+    assert not result.success  # an unreadable object fails its partition's run (issue 14)...
+    assert lake.row("s", "in/good.jsonl").rows == 3  # ...after its neighbours loaded
+    description, _ = step_failure(result, records_key("s"))
+    assert "in/trap.jsonl: unexpected KeyError while reading" in description, description
     trap = lake.row("s", "in/trap.jsonl")
     assert trap.status == "failed" and trap.error.startswith("in/trap.jsonl") and "KeyError" in trap.error
     passed, md = parse_check(result, "s")

@@ -112,7 +112,7 @@ def test_a_body_that_stays_wrong_fails_its_object_and_is_never_loaded_in_part(pr
     proxy.fault = lambda seen: faults[kind] if _object_get(seen, lake.bucket) == "in/victim.jsonl" else None
 
     result = lake.run("s")
-    assert result.success
+    assert not result.success  # the unreadable object fails the partition's run (issue 14)
     assert lake.row("s", "in/good.jsonl").rows == 300
     victim = lake.row("s", "in/victim.jsonl")
     assert victim.status == "failed" and not victim.staged and victim.rows == 0
