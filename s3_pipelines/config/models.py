@@ -107,7 +107,13 @@ class Listing(Model):
 
 class Partitioning(Model):
     granularity: Literal["hour", "day"] = "day"
-    start: dt.date = Field(dt.date(2020, 1, 1), description="first partition; older objects fall into it")
+    start: dt.date | dt.datetime | None = Field(
+        None, description="first partition (UTC): a date, or a date and hour for hourly streams; older objects "
+        "fall into it. Absent: the first arrival the load ledger knows of (the stream's earliest partition), "
+        "or the current day / hour while the ledger knows none (s3_pipelines.partition_starts)")
+    # set by s3_pipelines.partition_starts when the ledger knew no arrival: `start` is then only the day
+    # (hour) the definitions were built, and older objects go to the window they are registered in
+    _provisional: bool = PrivateAttr(False)
 
 
 class Retries(Model):

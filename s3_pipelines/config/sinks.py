@@ -76,7 +76,8 @@ class BulkSyncConfig(Model):
     streams: list[str] | None = Field(None, description="default: every stream of the source connection")
     primary_key: dict[str, list[str]] = Field(default_factory=dict, description="replicate: key columns per stream")
     schedule: str | None = Field(None, description="cron: each tick syncs the previous day of every stream")
-    start: str = Field("2020-01-01", description="first day partition (YYYY-MM-DD)")
+    start: str | None = Field(None, description="first day partition (YYYY-MM-DD); it also copies older objects. "
+                              "Absent: the earliest first partition of its streams (their first arrival)")
     server_side_copy: bool = Field(True, description="copy objects inside S3 when nothing needs converting")
 
 

@@ -7,6 +7,7 @@ import dagster as dg
 from ..check import check_config
 from ..config.models import PipelinesConfig
 from ..config.names import dagster_name
+from ..partition_starts import resolve_starts
 from ..targets import is_sql_target
 from .event_sensors import event_definitions, event_streams
 from .destination_assets import destination_definitions
@@ -26,9 +27,12 @@ def stream_job_name(stream: str) -> str:
 
 
 def build_definitions(cfg: PipelinesConfig, translator: S3PipelinesTranslator | None = None) -> dg.Definitions:
-    """`translator` decides the assets' keys, groups, kinds, owners, tags and descriptions."""
+    """`translator` decides the assets' keys, groups, kinds, owners, tags and descriptions. Streams
+    without a partitions `start` start at their first arrival in the ledger (s3_pipelines.partition_starts)."""
     translator = translator or S3PipelinesTranslator()
     check_config(cfg)  # references, jq, SQL plans: parsing alone does not check them
+    # every asset, sensor and sync of a stream partitions from one start, read from the ledger once
+    resolve_starts(cfg)
     resources: dict = {
         dagster_name(name): S3ConnectionResource.from_connection(conn)
         for name, conn in cfg.connections.items() if conn.type == "s3"

@@ -1,4 +1,8 @@
-"""Dagster partitions of a stream: windows of arrival (see s3_pipelines.partitions for why)."""
+"""Dagster partitions of a stream: windows of arrival (see s3_pipelines.partitions for why).
+
+They start at the stream's first partition: `partitioning.start` as `build_definitions` resolved it
+(the configured one, else the first arrival in the ledger; s3_pipelines.partition_starts), so every
+asset of one stream, and its sync partitions, share one start."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from functools import cache
 
 import dagster as dg
 
+from .. import partitions
 from ..config.models import StreamConfig
 
 
@@ -13,9 +18,10 @@ from ..config.models import StreamConfig
 def _pdef(granularity: str, start: str) -> dg.TimeWindowPartitionsDefinition:
     # end_offset=1: the window still in progress is a partition, so objects arriving today load today
     if granularity == "hour":
-        return dg.HourlyPartitionsDefinition(start_date=f"{start}-00:00", timezone="UTC", end_offset=1)
+        return dg.HourlyPartitionsDefinition(start_date=start, timezone="UTC", end_offset=1)
     return dg.DailyPartitionsDefinition(start_date=start, timezone="UTC", end_offset=1)
 
 
 def partitions_def_for(stream: StreamConfig) -> dg.TimeWindowPartitionsDefinition:
-    return _pdef(stream.partitioning.granularity, stream.partitioning.start.isoformat())
+    p = stream.partitioning
+    return _pdef(p.granularity, partitions.format_key(p.granularity, partitions.start_of(p)))

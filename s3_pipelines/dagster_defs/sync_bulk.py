@@ -8,6 +8,7 @@ import datetime as dt
 
 import dagster as dg
 
+from .. import partitions
 from ..config.models import PipelinesConfig
 from ..config.names import dagster_name
 from ..syncs.bulk import output_base, sync_stream_day
@@ -20,12 +21,21 @@ def bulk_streams(cfg: PipelinesConfig, name: str) -> list[str]:
     return list(sync.streams or [n for n, s in cfg.streams.items() if s.connection == sync.source])
 
 
+def first_sync_day(cfg: PipelinesConfig, name: str) -> str:
+    """The configured start, else the earliest first partition of the sync's streams (resolved by
+    build_definitions), so the sync's days begin where its streams' data does."""
+    sync = cfg.syncs[name]
+    starts = [partitions.start_of(cfg.streams[s].partitioning) for s in bulk_streams(cfg, name)]
+    return sync.start or partitions.format_key("day", min(starts, default=dt.datetime.now(dt.timezone.utc)))
+
+
 def bulk_sync_definitions(cfg: PipelinesConfig, name: str) -> SyncDefinitions:
     sync = cfg.syncs[name]
     streams = bulk_streams(cfg, name)
+    first_day = first_sync_day(cfg, name)
     pdef = dg.MultiPartitionsDefinition({
         "stream": dg.StaticPartitionsDefinition(streams),
-        "day": dg.DailyPartitionsDefinition(start_date=sync.start, timezone="UTC", end_offset=1),
+        "day": dg.DailyPartitionsDefinition(start_date=first_day, timezone="UTC", end_offset=1),
     })
     dest = cfg.s3_connection(sync.destination)
     spec = dg.AssetSpec(
@@ -46,7 +56,7 @@ def bulk_sync_definitions(cfg: PipelinesConfig, name: str) -> SyncDefinitions:
         stream, day = keys["stream"], keys["day"]
         src = getattr(context.resources, dagster_name(sync.source)).get_client()
         dst = getattr(context.resources, dagster_name(sync.destination)).get_client()
-        r = sync_stream_day(sync, stream, cfg.streams[stream], day, src, dst, log=context.log.info)
+        r = sync_stream_day(sync, stream, cfg.streams[stream], day, src, dst, log=context.log.info, first_day=first_day)
         p = r.published
         return dg.MaterializeResult(metadata={
             "stream": stream, "day": day, "method": r.method, "objects_read": r.objects_read,

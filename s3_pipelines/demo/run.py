@@ -3,7 +3,6 @@ pipelines file, load everything through Dagster, print what landed, stop the ser
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import subprocess
@@ -52,9 +51,7 @@ def prepare(workdir: Path, endpoint_url: str) -> Path:
     """The demo's workdir with its config (and its env file); the bucket filled with sample objects."""
     claim_workdir(workdir)
     config = workdir / "pipelines.yaml"
-    today = dt.datetime.now(dt.timezone.utc).date().isoformat()  # the sample objects arrive now
-    config.write_text(TEMPLATE.read_text().replace("{endpoint_url}", endpoint_url)
-                      .replace("{start: 2020-01-01}", "{start: " + today + "}"))
+    config.write_text(TEMPLATE.read_text().replace("{endpoint_url}", endpoint_url))
     # the variables the config names, so the config stays usable after the demo (`set -a; . demo.env`)
     (workdir / ENV_FILE).write_text("".join(f"{k}={v}\n" for k, v in DEMO_ENV.items())
                                     + f"S3_PIPELINES_CONFIG={config}\nDAGSTER_HOME={workdir / 'dagster_home'}\n")

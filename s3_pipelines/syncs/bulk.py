@@ -67,9 +67,13 @@ def output_base(dst: S3Client, sync: BulkSyncConfig, stream: str, day: str) -> s
     return dst.conn.prefix + join(sync.subfolder, stream, day)
 
 
-def day_objects(src: S3Client, stream: StreamConfig, day: str) -> list[S3Object]:
+def day_objects(src: S3Client, stream: StreamConfig, day: str, first_day: str | None = None) -> list[S3Object]:
+    """The objects written on `day`; the sync's first day also takes every older one, as a stream's
+    first partition does, else objects before the first day would never be copied."""
     start = dt.datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=dt.timezone.utc)
     end = start + dt.timedelta(days=1)
+    if first_day is not None and day <= first_day:
+        start = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
     found = [o for o in selection.iter_selected(src, stream.select) if start <= o.last_modified < end]
     return sorted(found, key=lambda o: (o.last_modified, o.key))
 
@@ -93,8 +97,8 @@ def copyable(sync: BulkSyncConfig, stream: StreamConfig, objs: list[S3Object], s
 
 def sync_stream_day(sync: BulkSyncConfig, stream_name: str, stream: StreamConfig, day: str, src: S3Client,
                     dst: S3Client, log: Callable[[str], None] = lambda m: None,
-                    now: dt.datetime | None = None) -> BulkReport:
-    objs = day_objects(src, stream, day)
+                    now: dt.datetime | None = None, first_day: str | None = None) -> BulkReport:
+    objs = day_objects(src, stream, day, first_day)
     base = output_base(dst, sync, stream_name, day)
     if copyable(sync, stream, objs, src, dst):
         report = BulkReport(stream_name, day, sync.mode, "copy")
