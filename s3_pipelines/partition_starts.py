@@ -74,8 +74,10 @@ def resolve_starts(cfg: PipelinesConfig, now: dt.datetime | None = None) -> Pipe
     for name in todo:
         stream, key = cfg.streams[name], known.get(name)
         granularity = stream.partitioning.granularity
-        # min: a key after now (a host whose clock is ahead) must not leave us without partitions
-        first = now if key is None else min(partitions.parse_key(key), now)
+        try:  # min: a key after now (a host whose clock is ahead) must not leave us without partitions
+            first = now if key is None else min(partitions.parse_key(key), now)
+        except ValueError:  # not a key of ours: as if nothing had arrived, rather than no code location
+            first, key = now, None
         p = Partitioning(granularity=granularity, start=partitions.floor(first, granularity))
         p._provisional = key is None
         stream.partitioning = p  # a new object: a Partitioning shared by streams stays as it was

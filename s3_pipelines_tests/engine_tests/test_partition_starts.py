@@ -11,6 +11,7 @@ import psycopg
 from s3_pipelines import partitions
 from s3_pipelines.config import load_config
 from s3_pipelines.config.models import Partitioning, json_schema
+from s3_pipelines.ledger import Ledger
 from s3_pipelines.objects import S3Object
 from s3_pipelines.partition_starts import resolve_starts
 from s3_pipelines_tests.state_fixtures import state_db  # noqa: F401 (fixture)
@@ -123,6 +124,11 @@ def test_an_unreadable_state_falls_back_to_the_current_window(tmp_path, monkeypa
     cfg = resolve_starts(load_config(tmp_path / "pipelines.yaml"))
     assert cfg.streams["s"].partitioning._provisional
     assert partitions.start_of(cfg.streams["s"].partitioning) == partitions.floor(utc_now(), "day")
+    # a ledger whose first key is not a daily or hourly key: same
+    bad.unlink()
+    Ledger(bad).register("s", [obj("s/1", NOW)], lambda o: "not-a-key")
+    cfg = resolve_starts(load_config(tmp_path / "pipelines.yaml"))
+    assert cfg.streams["s"].partitioning._provisional
     # a PostgreSQL state nobody answers for: same, without hanging the code location's load
     monkeypatch.setenv("S3P_TEST_STATE_URL", "postgresql://nobody@127.0.0.1:9/none")
     text = (tmp_path / "pipelines.yaml").read_text().replace(f"{{ledger_path: {bad}}}",
