@@ -10,9 +10,10 @@ readers of a partition combine files by column name.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .objects import S3Object
-from .readers.records import is_json_text
+from .readers.records import RECORD_COLUMN, TEXT_AT_KEY, is_json_text
 
 
 def object_file_stem(obj: S3Object) -> str:
@@ -172,19 +173,49 @@ class StagingStore:
                 if self.root.resolve() in path.parents:  # never outside the staging root
                     path.unlink(missing_ok=True)
 
-    def read_batches(self, files: Iterable[str], batch_size: int = 65536) -> Iterator[pa.RecordBatch]:
+    def _open(self, f: str) -> pq.ParquetFile:
+        if f.startswith("s3://"):
+            key = f.split("/", 3)[3]
+            head = self.s3.head(key)
+            if head is None:
+                raise FileNotFoundError(f"staged file {f} is missing")
+            return pq.ParquetFile(self.s3.open_random_access(head))
+        return pq.ParquetFile(f)
+
+    def read_batches(self, files: Iterable[str], batch_size: int = 65536,
+                     skip_text: Callable[[pa.Schema], bool] | None = None) -> Iterator[pa.RecordBatch]:
         """Record batches of staged files, streamed (downstream assets read an object's records
-        from here, never re-parsing the source)."""
+        from here, never re-parsing the source). `skip_text(schema)` true: a file's batches come
+        without `_s3_record` (most of a file's bytes), marked so that `with_record_text` can add
+        it back to one that needs it after all."""
         for f in files:
-            if f.startswith("s3://"):
-                key = f.split("/", 3)[3]
-                head = self.s3.head(key)
-                if head is None:
-                    raise FileNotFoundError(f"staged file {f} is missing")
-                source = self.s3.open_random_access(head)
-            else:
-                source = f
-            yield from pq.ParquetFile(source).iter_batches(batch_size=batch_size)
+            pf = self._open(f)
+            schema = pf.schema_arrow
+            if skip_text is None or RECORD_COLUMN not in schema.names \
+                    or not skip_text(pa.schema([fld for fld in schema if fld.name != RECORD_COLUMN])):
+                yield from pf.iter_batches(batch_size=batch_size)
+                continue
+            offset = 0
+            for b in pf.iter_batches(batch_size=batch_size, columns=[n for n in schema.names if n != RECORD_COLUMN]):
+                yield b.replace_schema_metadata({**(b.schema.metadata or {}), TEXT_AT_KEY: json.dumps([f, offset])})
+                offset += b.num_rows
+
+    def with_record_text(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """A batch read without `_s3_record` (read_batches' `skip_text`), with it."""
+        meta = dict(batch.schema.metadata)
+        f, offset = json.loads(meta.pop(TEXT_AT_KEY))
+        pf = self._open(f)
+        groups, start, first = [], 0, None
+        for i in range(pf.metadata.num_row_groups):  # the row groups holding rows offset .. offset + n
+            rows = pf.metadata.row_group(i).num_rows
+            if start < offset + batch.num_rows and start + rows > offset:
+                groups.append(i)
+                first = start if first is None else first
+            start += rows
+        texts = pf.read_row_groups(groups, columns=[RECORD_COLUMN]).column(0)
+        texts = texts.slice(offset - (first or 0), batch.num_rows).combine_chunks()
+        field = pf.schema_arrow.field(RECORD_COLUMN)
+        return batch.append_column(field, texts).replace_schema_metadata(meta or None)
 
     def files(self, stream: str, partition: str) -> Iterator[str]:
         """Staged files of one partition (local staging only; S3 staging is listed by callers)."""

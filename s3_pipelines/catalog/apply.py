@@ -16,6 +16,7 @@ import pyarrow as pa
 from ..ledger import Ledger
 from ..mapping import CompiledMapping
 from ..objects import S3Object
+from ..readers.records import RecordTextOmitted
 from ..staging import StagingStore
 from ..targets import SqlTarget
 from .bulk import bulk_create
@@ -69,13 +70,16 @@ def _chunk_rows() -> int:
 
 
 def apply_object(target: SqlTarget, ec: EntityConfig, mapping: CompiledMapping, batches: Iterable[pa.RecordBatch],
-                 obj: S3Object, *, stream: str, partition: str | None, run_id: str | None) -> ObjectApplied:
+                 obj: S3Object, *, stream: str, partition: str | None, run_id: str | None,
+                 record_text: Callable[[pa.RecordBatch], pa.RecordBatch] | None = None) -> ObjectApplied:
     """Apply one object version once. An object of at most one chunk of records is applied in one
     transaction; a larger one is staged chunk by chunk and published at the end (catalog/staged.py),
     so the database holds at most one chunk uncommitted. A batch that needs the row path (a merge
     into an existing entity, a repeated identifier, a failure, a delete) makes the publish
-    transaction take the rest of the object, as one transaction did before."""
+    transaction take the rest of the object, as one transaction did before. `record_text`: a
+    batch read without its records' texts, with them (staging.with_record_text)."""
     ensure_catalog(target)
+    mapping = _Mapper(mapping, record_text)
     limit = _chunk_rows()
     batches = iter(batches)
     first, n = [], 0
@@ -91,11 +95,26 @@ def apply_object(target: SqlTarget, ec: EntityConfig, mapping: CompiledMapping, 
                              stream=stream, partition=partition, run_id=run_id)
 
 
+class _Mapper:
+    """The mapping, fetching a batch's record texts when one was read without them and jq needs them."""
+
+    def __init__(self, mapping: CompiledMapping, record_text):
+        self.spec, self._m, self._text = mapping.spec, mapping, record_text
+
+    def map_batch(self, batch: pa.RecordBatch, key: str, columnar: bool = False):
+        try:
+            return self._m.map_batch(batch, key, columnar=columnar)
+        except RecordTextOmitted:
+            if self._text is None:
+                raise
+            return self._m.map_batch(self._text(batch), key, columnar=columnar)
+
+
 def _lock(spec, obj: S3Object) -> str:
     return f"{spec.consumer} s3://{obj.bucket}/{obj.key}"
 
 
-def _apply_batch(writer: CatalogWriter, mapping: CompiledMapping, batch: pa.RecordBatch, obj: S3Object,
+def _apply_batch(writer: CatalogWriter, mapping: _Mapper, batch: pa.RecordBatch, obj: S3Object,
                  done: ObjectApplied, out=None) -> None:
     """One batch: the bulk path, or the row path (`out` given: its mapping output, which the bulk path refused)."""
     row_path = out is not None
@@ -191,8 +210,10 @@ def _apply_row(target, ec, mapping, staging, row, partition, run_id, report, log
         report.objects.append(ObjectApplied(obj, "skipped"))
         return
     try:
-        result = apply_object(target, ec, mapping, staging.read_batches(row.staged), obj,
-                              stream=spec.stream, partition=partition, run_id=run_id)
+        # the records' texts only for files whose schema sends an expression to jq
+        batches = staging.read_batches(row.staged, skip_text=lambda schema: not mapping.reads_record_text(schema))
+        result = apply_object(target, ec, mapping, batches, obj, stream=spec.stream, partition=partition,
+                              run_id=run_id, record_text=staging.with_record_text)
     except FileNotFoundError as e:
         log(f"{spec.name}: {obj.key}: staged records are gone ({e}); a newer version replaces them")
         report.objects.append(ObjectApplied(obj, "missing"))

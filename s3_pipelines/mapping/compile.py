@@ -93,6 +93,16 @@ class CompiledMapping:
         batches of `schema` (None: what parsing alone decides)."""
         return self.vector.explain(schema)
 
+    def reads_record_text(self, schema) -> bool:
+        """Whether batches of `schema` run (partly) in jq, which reads each record's JSON text
+        (`_s3_record`); when not, a reader may leave that column out (a batch whose values send an
+        expression to jq after all raises readers.records.RecordTextOmitted)."""
+        if os.environ.get("S3P_MAPPING_ENGINE", "auto") == "jq" or self.spec.items is not None \
+                or self.evaluator_uses_input:
+            return True
+        f_ast, _, slots, _ = self.vector._static(schema)
+        return (self.spec.filter is not None and f_ast is None) or any(a is None for a in slots)
+
     def map_batch(self, batch, object_key: str, engine: str | None = None, columnar: bool = False) -> MapOutput:
         """Entity results of one Arrow batch of an object's records (as staged or read: with
         `_s3_line`/`_s3_row`). `engine`: "auto" (default; `S3P_MAPPING_ENGINE` overrides) uses the

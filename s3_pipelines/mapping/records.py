@@ -13,7 +13,7 @@ from __future__ import annotations
 import orjson
 import pyarrow as pa
 
-from ..readers.records import PROVENANCE, RECORD_COLUMN, is_json_text, json_loads
+from ..readers.records import PROVENANCE, RECORD_COLUMN, TEXT_AT_KEY, RecordTextOmitted, is_json_text, json_loads
 from .evaluate import dumps
 
 SOURCE_KEY = "_PORT_SOURCE_OBJECT_KEY"
@@ -31,6 +31,8 @@ def batch_lines(batch: pa.RecordBatch | pa.Table) -> list[int | None]:
 
 def record_texts(batch: pa.RecordBatch | pa.Table) -> list[str] | None:
     idx = batch.schema.get_field_index(RECORD_COLUMN)
+    if idx < 0 and TEXT_AT_KEY in (batch.schema.metadata or {}):
+        raise RecordTextOmitted("the batch was read without its records' texts")  # typed rows are not the records
     return None if idx < 0 else batch.column(idx).to_pylist()
 
 

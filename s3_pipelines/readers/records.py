@@ -49,6 +49,13 @@ RECORD_COLUMN = "_s3_record"
 PROVENANCE_TYPES = {"_s3_bucket": pa.string(), "_s3_key": pa.string(), "_s3_etag": pa.string(),
                     "_s3_row": pa.int64(), "_s3_line": pa.int64()}
 PROVENANCE = (*PROVENANCE_TYPES, RECORD_COLUMN)
+# Schema metadata of a staged batch read without RECORD_COLUMN (staging.read_batches with
+# `skip_text`): where its texts are, so a consumer that turns out to need them can fetch them.
+TEXT_AT_KEY = b"s3p.record_text_at"
+
+
+class RecordTextOmitted(LookupError):
+    """A batch read without its records' texts reached something that reads them (jq)."""
 
 
 # Field metadata marking a string column that holds the JSON text of its values (a column whose

@@ -69,6 +69,8 @@ class VectorPlan:
 
     def _static(self, schema: pa.Schema):
         """(filter ast or None, [slot ast or None], reasons) for batches of this schema."""
+        if schema.metadata:  # e.g. where a staged batch's texts are: not part of its shape
+            schema = schema.remove_metadata()
         key = schema
         hit = self._schema_cache.get(key)
         if hit is not None:
