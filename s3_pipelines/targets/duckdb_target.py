@@ -18,7 +18,7 @@ LOCK_WAIT_SECONDS = 300
 # WAL size that makes a commit inside a session checkpoint (DuckDB's default is 16MB, and closing
 # the last connection checkpoints too): a staged load's chunks then cost one WAL write each instead
 # of a checkpoint each, and scratch tables dropped at publish are never written to the file
-SESSION_CHECKPOINT = "256MB"
+SESSION_CHECKPOINT_ENV, SESSION_CHECKPOINT = "S3P_DUCKDB_SESSION_CHECKPOINT", "256MB"
 _held = threading.local()  # path -> the connection of this thread's open session
 MEMORY_LIMIT_ENV = "S3P_DUCKDB_MEMORY_LIMIT"
 MEMORY_LIMIT = "512MB"
@@ -103,7 +103,7 @@ class DuckDBTarget(SqlTarget):
             yield
             return
         con = self._connect()
-        con.execute(f"SET checkpoint_threshold = '{SESSION_CHECKPOINT}'")
+        con.execute(f"SET checkpoint_threshold = '{os.environ.get(SESSION_CHECKPOINT_ENV) or SESSION_CHECKPOINT}'")
         cons[key] = con
         try:
             yield
