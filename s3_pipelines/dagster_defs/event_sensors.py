@@ -24,6 +24,7 @@ from ..events.route import Routed, Router, streams_of
 from ..events.store import EventStore
 from .resources import PipelineStateResource
 from .snapshot_assets import snapshot_definitions, snapshot_job_name
+from .sensors import due_retry_requests
 from .stream_assets import DISCOVERED_TAG, STATE, objects_key
 
 TICK_BUDGET_SECONDS = 20  # receiving stops after this; a tick stays far under Dagster's 60 s
@@ -142,9 +143,13 @@ def _reconcile_sensor(cfg, conn_name: str, names: list[str], jobs, targets: Targ
     def reconcile(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         client = getattr(context.resources, dagster_name(conn_name)).get_client()
         state: PipelineStateResource = getattr(context.resources, STATE)
-        router = Router(cfg, conn_name, client, state.ledger(), staging=state.staging(), log=context.log.warning)
+        ledger = state.ledger()
+        router = Router(cfg, conn_name, client, ledger, staging=state.staging(), log=context.log.warning)
         routed = router.reconcile(names)
         runs = targets.run_requests(routed, context.log.info)
+        for n in names:  # unreadable objects whose backoff ran out (issue 14)
+            if cfg.streams[n].snapshot is None:
+                runs += due_retry_requests(ledger, n, set(routed.partitions.get(n, {})), targets.job_name_of(n))
         context.log.info(f"reconciled {', '.join(names)}: {routed.registered} new object version(s), "
                          f"{routed.removed} removed, {routed.list_requests} list request(s); {len(runs)} run(s) asked")
         return dg.SensorResult(run_requests=runs,

@@ -59,19 +59,28 @@ def stream_sensor(name: str, stream: StreamConfig, job) -> dg.SensorDefinition:
             if partition not in by_partition:
                 runs.append(dg.RunRequest(partition_key=partition, run_key=f"{name}:{partition}:retry:{window}",
                                           tags={DISCOVERED_TAG: "1"}))
-        # failed objects whose backoff ran out; any run of their partition claims them. The key
-        # changes with each attempt (and retry window, should a run die before claiming them)
-        for partition, due in sorted(ledger.due_retries(name).items()):
-            if partition not in by_partition and partition not in retry:
-                digest = hashlib.sha256("\n".join(f"{k}\0{e}\0{n}" for k, e, n in due).encode()).hexdigest()[:16]
-                runs.append(dg.RunRequest(partition_key=partition, run_key=f"{name}:{partition}:failed:{digest}:{window}",
-                                          tags={DISCOVERED_TAG: "1"}))
+        runs += due_retry_requests(ledger, name, skip=set(by_partition) | retry)
         context.log.info(f"{len(new)} new object version(s) in {len(runs)} partition(s); {requests} list request(s)")
         if not runs:
             return dg.SensorResult(skip_reason=f"no new objects ({requests} list requests)", cursor=cursor)
         return dg.SensorResult(run_requests=runs, cursor=cursor)
 
     return watch
+
+
+def due_retry_requests(ledger, name: str, skip: set[str], job_name: str | None = None) -> list[dg.RunRequest]:
+    """Runs of the partitions holding failed objects whose backoff ran out (any run of a partition
+    claims them; those in `skip` get one anyway). The key changes with each attempt, and with the
+    retry window should a run die before claiming them. Also used by the reconcile sensor of
+    event-driven streams."""
+    window = int(time.time() // RETRY_PENDING_AFTER.total_seconds())
+    runs = []
+    for partition, due in sorted(ledger.due_retries(name).items()):
+        if partition not in skip:
+            digest = hashlib.sha256("\n".join(f"{k}\0{e}\0{n}" for k, e, n in due).encode()).hexdigest()[:16]
+            runs.append(dg.RunRequest(job_name=job_name, partition_key=partition, tags={DISCOVERED_TAG: "1"},
+                                      run_key=f"{name}:{partition}:failed:{digest}:{window}"))
+    return runs
 
 
 def partition_run_sensors(jobs: dict[str, str]) -> list[dg.SensorDefinition]:
