@@ -118,6 +118,8 @@ def table_from_records(records: list[dict]) -> tuple[pa.Table, frozenset[str]]:
         values = [rec.get(name) for rec in records]
         try:
             arr = pa.array(values)
+            if not _same(arr.to_pylist(), values):  # Arrow coerced a value (false in [1.5, false] as 0.0)
+                raise ValueError(name)
         except (pa.ArrowException, OverflowError, TypeError, ValueError):
             arr = pa.array([None if v is None else json_dumps(v) for v in values], pa.string())
             json_cols.add(name)
@@ -125,6 +127,20 @@ def table_from_records(records: list[dict]) -> tuple[pa.Table, frozenset[str]]:
     if not arrays:  # records with no fields still count as rows
         return pa.table({"__n": pa.nulls(len(records))}).drop_columns(["__n"]), frozenset()
     return pa.Table.from_arrays(arrays, names=list(names)), frozenset(json_cols)
+
+
+def _same(a, b) -> bool:
+    """Values equal with their JSON types (Python's False == 0.0 is not; a struct's key that a
+    record lacks reads as null)."""
+    if type(a) is bool or type(b) is bool:
+        return a is b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return all(_same(a.get(k), b.get(k)) for k in a.keys() | b.keys())
+    if a is None or b is None:
+        return a is b
+    return a == b  # 1 and 1.0 are one JSON number; 2**60 + 1 and its double are not equal
 
 
 def _needs_fix(t: pa.DataType) -> bool:
