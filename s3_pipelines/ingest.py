@@ -4,8 +4,9 @@ This is the engine's one path for sensors, the `run` command and hand-launched m
 Nothing here knows Dagster; `log` is any callable taking a message.
 
 The failure model (`on_error`): under `skip_record` bad records are skipped, and an object that
-cannot be read at all is `failed`: its neighbours still load, then the partition's load fails
-(`partition_failure`) and the object is retried with backoff (`stream.retry`). Under `skip_file`
+cannot be read at all is `failed`: its neighbours still load, then the load that read it fails
+(`partition_failure`) and the object is retried with backoff (`stream.retry`); a later load that
+does not read it again (its retry not yet due) succeeds. Under `skip_file`
 any error skips its object (`skipped`) and the load succeeds. Under `fail` the first failed object
 stops the load.
 """
@@ -209,7 +210,10 @@ def partition_failure(name: str, partition: str, report: LoadReport, rows: list[
     where = f"stream {name}, partition {partition}"
     if report.fatal:  # on_error: fail
         return f"{where}: {report.fatal}"
-    failed = [r for r in rows if r.status == "failed"]
+    # only objects this load read and could not: a run for new objects while an old failure waits
+    # for its retry succeeds, so good objects reach entities and tables (the check stays red)
+    tried = {(r.obj.key, r.obj.etag) for r in report.results if r.status == "failed"}
+    failed = [r for r in rows if r.status == "failed" and (r.obj.key, r.obj.etag) in tried]
     if not failed:
         return None
     reasons = "; ".join(" ".join((r.error or f"{r.obj.key}: failed").split()) for r in failed[:shown])
