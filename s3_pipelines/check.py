@@ -14,7 +14,6 @@ of them are reported at once:
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from .catalog.entities import resolve_entities
@@ -215,9 +214,9 @@ def format_problems(data: dict) -> list[str]:
         places += [(f"tables.{name}.{key}", _section(t, key), table_names) for key in ("format_settings", "formatSettings")]
     problems = []
     for where, fields, (formats, compressions) in places:
-        for field, names in (("format", formats), ("compression", compressions)):
-            if isinstance(fields, dict) and field in fields and fields[field] not in names:
-                problems.append(f"{where}.{field}: Input should be {_one_of(names)}")
+        for field, known in (("format", formats), ("compression", compressions)):
+            if isinstance(fields, dict) and field in fields and fields[field] not in known:
+                problems.append(f"{where}.{field}: Input should be {_one_of(known)}")
     return problems
 
 
@@ -232,6 +231,6 @@ def json_schema() -> dict:
     schema = shape_schema()
     enums = {("StreamConfig", "format"): format_names(), ("StreamConfig", "compression"): compression_names(),
              ("FormatSettings", "format"): table_format_names(), ("FormatSettings", "compression"): compression_names()}
-    for (model, field), names in enums.items():
-        schema["$defs"][model]["properties"][field]["enum"] = names
+    for (model, field), allowed in enums.items():
+        schema["$defs"][model]["properties"][field]["enum"] = allowed
     return schema

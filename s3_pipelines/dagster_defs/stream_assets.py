@@ -89,8 +89,6 @@ def stream_assets(cfg: PipelinesConfig, name: str, translator: S3PipelinesTransl
         # logged now, so a step that fails below still shows each object's status on `objects`
         context.log_event(objects_observation(objects_spec.key, part_rows, partition))
         loaded = [r for r in part_rows if r.status == "loaded"]
-        failed = [r for r in part_rows if r.status == "failed"]
-        skipped = [r for r in part_rows if r.status == "skipped"]
         check = parse_errors_check(records_spec.key, "parse_errors", part_rows, run_id, partition,
                                    ledger.bad_records(name, partition, limit=20))
         if failure := ingest.partition_failure(name, partition, report, part_rows):

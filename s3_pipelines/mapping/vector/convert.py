@@ -8,7 +8,6 @@ import json
 
 import jq
 import numpy as np
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
