@@ -174,7 +174,7 @@ def bulk_create(w, cols) -> bool:
     audit = {
         "time": pa.repeat(pa.scalar(now, ts), n), "run_id": _const(ctx.run_id, n), "stream": _const(ctx.stream, n),
         "partition_key": _const(ctx.partition, n), "object_key": _const(ctx.object_key, n), "etag": _const(ctx.etag, n),
-        "line": pa.array([cols.lines[r] for r in cols.rows], pa.int64()),
+        "line": cols.line_array.cast(pa.int64()),  # rows are 0..n-1: the batch's passing rows in order
         "seq": pa.array(range(seq0 + 1, seq0 + n + 1), pa.int64()), "mapping": _const(spec.name, n),
         "blueprint": _const(bp_name, n), "identifier": id_arr, "action": _const("CREATE", n),
         "status": _const("SUCCESS", n), "message": pa.nulls(n, pa.string()),

@@ -234,7 +234,7 @@ class VectorPlan:
                 values[sid] = []
         if columnar and len(rows) and not filter_err and not failures and all(a is not None for a in arrays):
             kept = lines if taken is None else lines.take(taken)
-            out.columns = EntityColumns(self, list(range(len(rows))), kept.to_pylist(), arrays, col_objs)
+            out.columns = EntityColumns(self, list(range(len(rows))), kept, arrays, col_objs)
         else:
             for sid, col in enumerate(col_objs):
                 if col is not None:
@@ -285,12 +285,19 @@ class EntityColumns:
 
     plan: "VectorPlan"
     rows: list
-    lines: list
+    line_array: pa.Array  # each row's source line (the bulk path writes it as is)
     arrays: list
     cols: list  # the evaluated columns (vector.evaluate.Col), one per slot
 
     def __post_init__(self):
         self._values: dict[int, list] = {}
+        self._lines: list | None = None
+
+    @property
+    def lines(self) -> list:
+        if self._lines is None:
+            self._lines = self.line_array.to_pylist()
+        return self._lines
 
     def value(self, i: int) -> list:
         """Slot i's values as jq outputs them (Python), made on first use."""
