@@ -165,20 +165,29 @@ def aggregate_call(expression: str) -> tuple[str, str] | None:
     return m.group(1).upper(), arg
 
 
-def _balanced(text: str) -> bool:
+def _scan(text: str) -> tuple[int, str | None]:
+    """Opened minus closed parentheses outside quotes (stopping at the first `)` that closes
+    nothing), and the quote left open at the end, if any."""
     depth, quote = 0, None
     for ch in text:
         if quote:
             quote = None if ch == quote else quote
         elif ch in "'\"":
             quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
+        elif ch in "()":
+            depth += 1 if ch == "(" else -1
             if depth < 0:
-                return False
-    return depth == 0 and quote is None
+                return depth, quote
+    return depth, quote
+
+
+def paren_depth(text: str) -> int:
+    """Negative as soon as a `)` closes nothing, else how many `(` stay open (outside quotes)."""
+    return _scan(text)[0]
+
+
+def _balanced(text: str) -> bool:
+    return _scan(text) == (0, None)
 
 
 def source_stream_name(name: str, table: TableConfig) -> str:

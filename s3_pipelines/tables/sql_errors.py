@@ -15,6 +15,7 @@ import re
 
 import duckdb
 
+from ..config.tables import paren_depth
 from .macros import INTERNAL_PREFIX, SIGNATURES, is_period
 
 # names only our generated SQL uses: a message holding one is about our SQL, not the user's
@@ -57,7 +58,7 @@ def syntax_problem(con: duckdb.DuckDBPyConnection, expression: str) -> str | Non
         head, line = _head(e), _error_line(e)
     near = re.match(r'syntax error at or near "(.*)"$', head)
     if line is not None and line >= expression.count("\n") + 3:  # at our closing parenthesis
-        if _paren_depth(expression) < 0:
+        if paren_depth(expression) < 0:
             return "syntax error: a `)` closes nothing"
         try:  # bare, DuckDB names the user's last token that left the expression unfinished
             con.extract_statements(f"SELECT \n{expression}\n")
@@ -128,21 +129,6 @@ def _plain(message: str, fallback: str) -> str:
     if any(token in message for token in INTERNAL):
         return fallback
     return message[:1].lower() + message[1:] if message[1:2].islower() else message
-
-
-def _paren_depth(text: str) -> int:
-    """Opened minus closed parentheses outside quotes; negative as soon as a `)` closes nothing."""
-    depth, quote = 0, None
-    for ch in text:
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "()":
-            depth += 1 if ch == "(" else -1
-            if depth < 0:
-                return depth
-    return depth
 
 
 def _keyword_hint(con, expression: str, columns: list[str]) -> str:
