@@ -20,6 +20,7 @@ import dagster as dg
 
 from ..config.models import PipelinesConfig
 from ..config.names import dagster_name
+from ..config.tables import POLARIS_MAX_PARSE_EXCEPTIONS
 
 if TYPE_CHECKING:
     from ..mapping import MappingSpec
@@ -102,5 +103,7 @@ class S3PipelinesTranslator:
                                              f"{data.stream} ({table.ingestion_mode}{', rollup' if plan.rollup else ''}).",
             metadata={"dagster/table_name": f"{data.target}.{plan.table}", "dagster/column_schema": columns,
                       "target": data.target, "ingestion_mode": table.ingestion_mode, "rollup": plan.rollup,
-                      "max_parse_exceptions": table.max_parse_exceptions},
+                      # Polaris' default (2^31 - 1) means no limit: say so rather than print the number
+                      "max_parse_exceptions": "no limit" if table.max_parse_exceptions == POLARIS_MAX_PARSE_EXCEPTIONS
+                      else table.max_parse_exceptions},
         )

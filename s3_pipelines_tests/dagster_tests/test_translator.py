@@ -28,6 +28,13 @@ def test_default_names(tmp_path):
     schema = table.metadata["dagster/column_schema"]
     assert [c.name for c in schema.columns] == ["id", "n", "obj"]
     assert table.metadata["dagster/table_name"] == "catalog.event_rows"
+    # Polaris' default limit (2^31 - 1) is no limit, and the definition says so (issue 14)
+    assert table.metadata["max_parse_exceptions"] == "no limit"
+    records = graph.get(dg.AssetKey(["events", "records"]))
+    objects = graph.get(dg.AssetKey(["events", "objects"]))
+    assert isinstance(objects.metadata["select"], dg.JsonMetadataValue)  # a JSON value, not JSON text
+    assert "catalog catalog" not in graph.get(dg.AssetKey(["events", "entities", "events"])).description
+    assert records.metadata["on_error"] == "skip_record"
 
 
 def test_a_subclass_renames_everything_and_dependencies_follow(tmp_path):
