@@ -68,6 +68,24 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch | None:
 ROW_GROUP_ROWS = 65_536  # a reader's batches are a few thousand rows; one row group each cost 10 % more to write and read
 
 
+# Dictionary pages stop at 64 KB: a column with few values still gets one, and a column of mostly
+# distinct values (timestamps, ids) falls back to plain pages early instead of hashing every value
+# first (1M records of the tables bench: write 0.43 -> 0.28 s CPU, 20.9 -> 14.9 MB). The row
+# provenance and the record text are distinct per row: never a dictionary, row and line numbers
+# delta-encoded (0.28 -> 0.24 s, 12.5 MB).
+DICTIONARY_PAGE_BYTES = 64 << 10
+_UNIQUE_INTS, _UNIQUE = ("_s3_row", "_s3_line"), ("_s3_row", "_s3_line", RECORD_COLUMN)
+
+
+def _write_options(schema: pa.Schema) -> dict:
+    opts = {"compression": "zstd", "dictionary_pagesize_limit": DICTIONARY_PAGE_BYTES}
+    if not any(pa.types.is_nested(f.type) for f in schema):  # column paths are the names
+        opts["use_dictionary"] = [f.name for f in schema if f.name not in _UNIQUE]
+        opts["column_encoding"] = {f.name: "DELTA_BINARY_PACKED" for f in schema
+                                   if f.name in _UNIQUE_INTS and pa.types.is_int64(f.type)}
+    return opts
+
+
 class _PartWriter:
     """Writes batches of one object version into numbered Parquet part files in `folder`."""
 
@@ -90,7 +108,7 @@ class _PartWriter:
             fd, name = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".parquet")
             os.close(fd)
             self._tmp = Path(name)
-            self._writer = pq.ParquetWriter(self._tmp, batch.schema, compression="zstd")
+            self._writer = pq.ParquetWriter(self._tmp, batch.schema, **_write_options(batch.schema))
         self._pending.append(batch)
         self._rows += batch.num_rows
         if self._rows >= ROW_GROUP_ROWS:
