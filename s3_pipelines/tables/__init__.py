@@ -1,6 +1,7 @@
 """Polaris-style table ingestion (seed 003), free of Dagster: config -> SQL plan (plan.py), SQL
 problems in the user's terms (sql_errors.py), DuckDB macros for Polaris' time functions (macros.py),
-vectorized evaluation and rollup of Arrow batches (evaluate.py), the target table's schema
+vectorized evaluation and rollup of Arrow batches (evaluate.py), or of the staged Parquet files in
+one DuckDB statement when that gives the same rows (direct.py), the target table's schema
 (table_schema.py), rollup merge (merge.py), append / replace writes (sink.py) and one load of a
 partition (load.py)."""
 

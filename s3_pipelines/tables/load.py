@@ -26,6 +26,7 @@ from ..ledger import Ledger, LedgerRow
 from ..staging import StagingStore
 from ..targets.base import SqlTarget
 from .conform import ParseException
+from .direct import rollup_files
 from .evaluate import KEEP_EXCEPTIONS, Evaluator
 from .plan import TablePlan
 from .sink import TableSink
@@ -116,13 +117,19 @@ def _write(report: LoadReport, table: TableConfig, plan: TablePlan, sink: TableS
     replace = table.ingestion_mode == "replace" or report.rebuilt
     if not replace:
         if plan.rollup:
-            sink.merge(evaluator.rollup(batches))
+            sink.merge(_rollup(evaluator, scope, batches))
         else:
             sink.append(evaluator.rows(batches))
         return
-    rows = [evaluator.rollup(batches)] if plan.rollup else evaluator.rows(batches)
+    rows = [_rollup(evaluator, scope, batches)] if plan.rollup else evaluator.rows(batches)
     covered = sink.replace(rows, table.partitioning_granularity, whole_table=report.rebuilt)
     report.intervals = None if covered is None else [f"{s.isoformat()}/{e.isoformat()}" for s, e in covered]
+
+
+def _rollup(evaluator: Evaluator, scope: list[LedgerRow], batches: Iterator[pa.RecordBatch]) -> pa.Table:
+    """DuckDB over the staged files when it gives the same groups (direct.py), else batch by batch."""
+    rolled = rollup_files(evaluator, [f for r in scope for f in (r.staged or [])])
+    return evaluator.rollup(batches) if rolled is None else rolled
 
 
 def _batches(staging: StagingStore, scope: list[LedgerRow]) -> Iterator[pa.RecordBatch]:

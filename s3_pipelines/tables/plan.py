@@ -88,10 +88,11 @@ class TablePlan:
                               else f"(\n{c.arg}\n) AS {qident(self._arg_name(i))}"))
         return items
 
-    def projection_sql(self, source: str = "__input") -> str:
-        """Dimensions and aggregate arguments of every input row (nothing is aggregated yet)."""
+    def projection_sql(self, source: str = "__input", where: bool = True) -> str:
+        """Dimensions and aggregate arguments of every input row (nothing is aggregated yet); with
+        `where`, each row's object key and line too, to name a row whose `__time` is NULL."""
         items = [sql for _, sql in self.projection_items()]
-        if self.has_time:
+        if self.has_time and where:
             items += [f"{qident('_s3_key')} AS {WHERE_KEY}",
                       f"coalesce({qident('_s3_line')}, {qident('_s3_row')}) AS {WHERE_LINE}"]
         return f"SELECT {', '.join(items) or '1 AS __s3p_one'} FROM {source}"
