@@ -5,6 +5,7 @@ land exactly once, and a new version of an object (a new ETag) is applied again.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import signal
@@ -149,6 +150,19 @@ def _apply_staged(target, ec, mapping, batches, obj, limit, *, stream, partition
         if tx.is_loaded(spec.consumer, obj):
             return ObjectApplied(obj, "skipped")
         load = StagedLoad.begin(tx, spec.consumer, obj, run_id)
+    try:
+        return _load_and_publish(target, ec, mapping, batches, obj, limit, load,
+                                 stream=stream, partition=partition, run_id=run_id)
+    except BaseException:
+        if load.temporary:  # the session's connection would keep them (and their pages) until it ends;
+            # if this fails too they still go with the connection, and the first error is the one to raise
+            with contextlib.suppress(Exception), target.transaction() as tx:
+                load.drop(tx)
+        raise
+
+
+def _load_and_publish(target, ec, mapping, batches, obj, limit, load, *, stream, partition, run_id) -> ObjectApplied:
+    spec = mapping.spec
     writer = CatalogWriter(None, ec, spec, AuditContext(run_id, stream, partition, obj.key, obj.etag))  # type: ignore[arg-type]
     done = ObjectApplied(obj, "applied", counts=writer.counts)
     rest = None  # (batch, its mapping output) that needs the row path: the publish takes it and what follows

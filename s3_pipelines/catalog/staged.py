@@ -8,7 +8,10 @@ published in one short final transaction: the staged rows are copied into the ca
 with `INSERT ... SELECT` inside the database, the scratch tables dropped, and the object's load
 mark written — so a crash at any point leaves either nothing of the object visible or all of it.
 
-`s3p_pending_loads` lists the loads in flight. The next apply of the same object (consumer,
+Where scratch tables are temporary (DuckDB: `Tx.scratch_is_temporary`, on the connection the
+load's session holds) a chunk's commit writes no WAL for them, and a crash takes them with the
+connection: nothing is left to drop or to list. Elsewhere (PostgreSQL: UNLOGGED tables)
+`s3p_pending_loads` lists the loads in flight; the next apply of the same object (consumer,
 bucket, key) drops the scratch tables of any earlier load of it (a dead run's leftovers) before
 starting its own, and a publish first checks that its own load is still the pending one.
 """
@@ -36,6 +39,7 @@ class StagedLoad:
     load_id: str
     consumer: str
     obj: S3Object
+    temporary: bool = False  # scratch tables of the connection: not listed in s3p_pending_loads
 
     @property
     def tables(self) -> tuple[str, str, str]:
@@ -47,15 +51,19 @@ class StagedLoad:
         """In `tx` (which holds the object's lock key): drop earlier loads of this object, then
         register a new one with empty scratch tables."""
         drop_loads(tx, consumer, obj.bucket, obj.key)
-        load = cls(uuid.uuid4().hex[:16], consumer, obj)
+        load = cls(uuid.uuid4().hex[:16], consumer, obj, tx.scratch_is_temporary)
         for table in _PARTS:
             tx.create_scratch_table(_scratch(load.load_id, table), f"SELECT * FROM {table} WHERE 1 = 0")
+        if load.temporary:
+            return load
         tx.execute(f"INSERT INTO {PENDING} (load_id, consumer, bucket, key, etag, run_id, started_at)"
                    " VALUES (?,?,?,?,?,?,?)", (load.load_id, consumer, obj.bucket, obj.key, obj.etag, run_id,
                                                dt.datetime.now(dt.timezone.utc)))
         return load
 
     def is_pending(self, tx: Tx) -> bool:
+        if self.temporary:  # no other connection can see, let alone drop, this connection's tables
+            return True
         return bool(tx.execute(f"SELECT 1 FROM {PENDING} WHERE load_id = ?", (self.load_id,)))
 
     def publish(self, tx: Tx, audit_rows: int) -> None:

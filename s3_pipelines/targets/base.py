@@ -56,6 +56,11 @@ class Tx(ABC):
     def lock_table(self, table: str) -> None:
         """Writers of `table` wait for each other until this transaction ends."""
 
+    # whether scratch tables live and die with the connection (temporary tables): a crash leaves
+    # none behind, so no bookkeeping of them is needed; their work must then stay on one
+    # connection (SqlTarget.session)
+    scratch_is_temporary: bool = False
+
     def create_scratch_table(self, name: str, select_sql: str) -> None:
         """A table of the rows of `select_sql` (its columns' types, no keys) that holds work in
         progress no reader looks at, dropped when the work is published."""

@@ -47,6 +47,13 @@ class _DuckTx(Tx):
         if rows:
             self.con.executemany(sql, [list(r) for r in rows])
 
+    scratch_is_temporary = True
+
+    def create_scratch_table(self, name, select_sql):
+        # temporary, on the session's connection: a chunk's commit writes no WAL for it, its pages
+        # spill to temp_directory beyond memory_limit, and a crash leaves nothing to drop
+        self.execute(f"CREATE TEMP TABLE {qident(name)} AS {select_sql}")
+
     def insert_arrow(self, table, data, columns=None):
         cols = list(columns or data.column_names)
         self.con.register("_s3p_incoming", data)
