@@ -181,6 +181,7 @@ def _json_reason(line: bytes, err: Exception) -> str:
 
 def read_jsonl(reader: ChunkReader, key: str, policy: Policy, opts: ReadOptions) -> Iterator[Piece]:
     arrow = ArrowJson()
+    texts = not opts.schema  # a declared schema defines the record: its texts would be dropped (apply_schema)
     line0, row0 = 0, 0  # lines and records before the current chunk
     limit = opts.max_line_bytes
     for chunk in line_chunks(reader, limit):
@@ -190,7 +191,8 @@ def read_jsonl(reader: ChunkReader, key: str, policy: Policy, opts: ReadOptions)
             policy.bad(line0, f"line of {size} bytes is longer than max_line_bytes ({limit})")
             continue
         n_lines = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
-        piece, n_records = _fast(chunk, n_lines, line0, row0, arrow) or _slow(chunk, line0, row0, arrow, policy)
+        piece, n_records = (_fast(chunk, n_lines, line0, row0, arrow, texts)
+                            or _slow(chunk, line0, row0, arrow, policy, texts))
         line0 += n_lines
         row0 += n_records
         if piece.table.num_rows:
@@ -214,7 +216,8 @@ def _nonblank_lines(chunk: bytes, n_lines: int) -> np.ndarray:
     return np.fromiter((i for i, ln in enumerate(lines) if ln.strip()), dtype=np.int64)
 
 
-def _fast(chunk: bytes, n_lines: int, line0: int, row0: int, arrow: ArrowJson) -> tuple[Piece, int] | None:
+def _fast(chunk: bytes, n_lines: int, line0: int, row0: int, arrow: ArrowJson,
+          texts: bool = True) -> tuple[Piece, int] | None:
     """The whole chunk through pyarrow; None when anything is off (the slow path decides)."""
     if not chunk.isascii():  # pyarrow lets some invalid UTF-8 through into string columns
         try:
@@ -234,7 +237,7 @@ def _fast(chunk: bytes, n_lines: int, line0: int, row0: int, arrow: ArrowJson) -
     if any(_has_huge_double(c) for c in table.columns) and _LONG_DIGITS.search(chunk):
         return None
     rows = np.arange(row0 + 1, row0 + 1 + len(good), dtype=np.int64)
-    return Piece(table, rows, good + line0 + 1, texts=_record_texts(chunk, good, n_lines)), len(good)
+    return Piece(table, rows, good + line0 + 1, texts=_record_texts(chunk, good, n_lines) if texts else None), len(good)
 
 
 def _deeper_than(chunk: bytes, n_lines: int, limit: int) -> bool:
@@ -260,7 +263,8 @@ def _record_texts(chunk: bytes, good: np.ndarray, n_lines: int) -> pa.Array:
     return pc.utf8_trim_whitespace(spans)
 
 
-def _slow(chunk: bytes, line0: int, row0: int, arrow: ArrowJson, policy: Policy) -> tuple[Piece, int]:
+def _slow(chunk: bytes, line0: int, row0: int, arrow: ArrowJson, policy: Policy,
+          texts: bool = True) -> tuple[Piece, int]:
     lines = chunk.split(b"\n")
     if chunk.endswith(b"\n"):
         lines.pop()
@@ -305,7 +309,7 @@ def _slow(chunk: bytes, line0: int, row0: int, arrow: ArrowJson, policy: Policy)
     if table is None:
         table, json_cols = table_from_records(good_objs)
     piece = Piece(table, np.array(rows, dtype=np.int64), np.array(line_nos, dtype=np.int64), json_text=json_cols,
-                  texts=_texts(good_text))
+                  texts=_texts(good_text) if texts else None)
     return piece, n_records
 
 
