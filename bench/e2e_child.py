@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import time
 from pathlib import Path
+
+from .rss import peak_rss_mb
 
 KEY_ID, SECRET = "bench", "bench"
 
@@ -136,7 +137,7 @@ def main(what: str, endpoint: str, bucket: str, key: str, workdir: str) -> None:
     else:
         raise SystemExit(f"unknown variant {what}")
     out["seconds"] = time.perf_counter() - t
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(out))
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import time
 from pathlib import Path
+
+from .rss import peak_rss_mb
 
 from s3_pipelines import ingest
 from s3_pipelines.config.models import S3ConnectionConfig, StreamConfig
@@ -33,7 +34,7 @@ def main(endpoint: str, bucket: str, key: str, workdir: str) -> None:
     result = ingest.load_object(client, "bench", stream, obj, "p", StagingStore(work / "staging"), ledger, "bench-run")
     seconds = time.perf_counter() - t
     assert result.status == "loaded", result.error
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     print(json.dumps({"rows": result.rows, "seconds": seconds, "peak_rss_mb": peak_mb}))
 
 

@@ -13,7 +13,6 @@ import gzip
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ import time
 from pathlib import Path
 
 from .common import bench_bucket, median, print_table
+from .rss import peak_rss_mb
 
 BUCKET, KEY = "bench-tables", "polaris-ingest/sessions.json.gz"
 CITIES = [f"city-{i:02d}" for i in range(50)]
@@ -103,7 +103,7 @@ def child(what: str, endpoint: str, workdir: str) -> None:
     else:
         out = _ours(endpoint, work)
     out["seconds"] = time.perf_counter() - t
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(out))
 
 
