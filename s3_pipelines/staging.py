@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,7 +88,11 @@ def _write_options(schema: pa.Schema) -> dict:
 
 
 class _PartWriter:
-    """Writes batches of one object version into numbered Parquet part files in `folder`."""
+    """Writes batches of one object version into numbered Parquet part files in `folder`.
+
+    A row group is encoded and compressed on a thread of its own while the reader parses the next
+    (both release the GIL; on two cores the write no longer adds to the read). At most one row group
+    is being written while the next fills: memory stays two row groups."""
 
     def __init__(self, folder: Path, stem: str):
         self.folder, self.stem = folder, stem
@@ -96,6 +101,8 @@ class _PartWriter:
         self._tmp: Path | None = None
         self._pending: list[pa.RecordBatch] = []  # the next row group
         self._rows = 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._inflight: Future | None = None
 
     def write(self, batch: pa.RecordBatch) -> None:
         if self._writer is not None:
@@ -116,22 +123,45 @@ class _PartWriter:
 
     def _flush(self) -> None:
         if self._pending:
-            self._writer.write_table(pa.Table.from_batches(self._pending), row_group_size=max(self._rows, 1))
+            table, rows = pa.Table.from_batches(self._pending), max(self._rows, 1)
             self._pending, self._rows = [], 0
+            self._wait()  # one row group in flight; its error surfaces here
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="s3p-stage")
+            self._inflight = self._pool.submit(self._writer.write_table, table, row_group_size=rows)
+
+    def _wait(self) -> None:
+        if self._inflight is not None:
+            inflight, self._inflight = self._inflight, None
+            inflight.result()
 
     def _close_part(self) -> None:
         if self._writer is not None:
             self._flush()
+            self._wait()
             self._writer.close()
             self.parts.append(self._tmp)
             self._writer = self._tmp = None
 
+    def _stop_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
     def finish(self) -> list[Path]:
-        self._close_part()
+        try:
+            self._close_part()
+        finally:
+            self._stop_pool()
         return self.parts
 
     def abort(self) -> None:
         self._pending, self._rows = [], 0
+        try:
+            self._wait()
+        except Exception:  # noqa: BLE001 - the part is being thrown away
+            pass
+        self._stop_pool()
         if self._writer is not None:
             self._writer.close()
             self.parts.append(self._tmp)

@@ -63,6 +63,31 @@ def test_failed_write_leaves_nothing(tmp_path):
     assert list((tmp_path / "s" / "p").iterdir()) == []
 
 
+def test_row_groups_written_in_the_background_keep_order_and_a_failure_leaves_nothing(tmp_path):
+    """Row groups are encoded on a thread of their own while the next one fills (staging.py)."""
+    from s3_pipelines.staging import ROW_GROUP_ROWS
+
+    store = StagingStore(tmp_path)
+    n = 4_000  # a reader's batch size, roughly
+
+    def many(total, fail_at=None):
+        for start in range(0, total, n):
+            if fail_at is not None and start >= fail_at:
+                raise ObjectError("k", "truncated gzip stream")
+            yield pa.RecordBatch.from_pydict({"a": list(range(start, min(start + n, total)))})
+
+    total = 3 * ROW_GROUP_ROWS + 123
+    staged = store.write("s", "p", S3Object("b", "k", "e", 1, T), many(total))
+    meta = pq.ParquetFile(staged.files[0]).metadata
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert len(sizes) == 3 and min(sizes[:-1]) >= ROW_GROUP_ROWS and staged.rows == sum(sizes) == total
+    assert pq.read_table(staged.files[0]).column("a").to_pylist() == list(range(total))
+
+    with pytest.raises(ObjectError):  # after two row groups went to the writer's thread
+        store.write("s", "q", S3Object("b", "k", "e2", 1, T), many(total, fail_at=2 * ROW_GROUP_ROWS + n))
+    assert list((tmp_path / "s" / "q").iterdir()) == []
+
+
 def test_remove_never_leaves_the_staging_root(tmp_path):
     outside = tmp_path / "outside.txt"
     outside.write_text("keep")
