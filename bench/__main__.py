@@ -14,9 +14,13 @@ ALL = ["sensor", "memory", "mapping", "test-mapping", "e2e", "e2e-memory", "tabl
 
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench")
-    p.add_argument("which", nargs="*", default=ALL, choices=ALL)
+    # checked by hand: Python 3.11's argparse refuses an empty `nargs="*"` against `choices`
+    p.add_argument("which", nargs="*", metavar="BENCHMARK", help=f"any of {', '.join(ALL)} (all when none is named)")
     p.add_argument("--quick", action="store_true", help="smaller inputs, fewer repeats (a smoke run)")
     args = p.parse_args()
+    if unknown := [w for w in args.which if w not in ALL]:
+        p.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(ALL)}")
+    args.which = args.which or ALL
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")  # dlt (bench extra) makes no outbound calls
     if "sensor" in args.which:
         sensor_tick.run(objects=10_000 if args.quick else 100_000, repeats=2 if args.quick else 5)
