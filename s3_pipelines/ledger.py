@@ -63,10 +63,8 @@ class Ledger(Leases):
     @classmethod
     def from_config(cls, cfg) -> "Ledger":
         """The ledger of a pipelines file: in its state database, else the SQLite file beside it."""
-        db = cfg.state_database()
-        if db is None:
-            return cls(cfg.ledger_path())
-        return cls(db if isinstance(db, str) else db.resolve(), schema=cfg.state.schema_name)
+        target, schema = cfg.state_target()
+        return cls(target, schema=schema)
 
     def _connect(self):
         """Reads (autocommit)."""

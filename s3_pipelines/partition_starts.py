@@ -38,16 +38,9 @@ from .state.readonly import read_existing
 log = logging.getLogger(__name__)
 
 
-def _state_target(cfg: PipelinesConfig) -> tuple[str, str | None]:
-    db = cfg.state_database()
-    if db is None:
-        return str(cfg.ledger_path()), None
-    return (db if isinstance(db, str) else db.resolve()), cfg.state.schema_name
-
-
 def first_arrivals(cfg: PipelinesConfig, names: Iterable[str]) -> dict[str, str]:
     """The earliest partition key the ledger holds for each of `names` that has one."""
-    target, schema = _state_target(cfg)
+    target, schema = cfg.state_target()
     found: dict[str, str] = {}
     with read_existing(target, schema=schema) as db:
         if db is None or not db.table_exists("objects"):

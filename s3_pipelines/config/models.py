@@ -273,6 +273,13 @@ class PipelinesConfig(Model):
         folder = self.resolve(files[0]).parent if files else self.resolve(".s3_pipelines")
         return folder / "ledger.sqlite"
 
+    def state_target(self) -> tuple[str | Path, str | None]:
+        """Where the state lives: (database URL, its schema), or (the SQLite file, None)."""
+        db = self.state_database()
+        if db is None:
+            return self.ledger_path(), None
+        return (db if isinstance(db, str) else db.resolve()), self.state.schema_name
+
     def state_database(self) -> str | SecretRef | None:
         """The state database's URL (or the secret holding it); None for the embedded SQLite file."""
         db = self.state.database

@@ -35,6 +35,11 @@ def _bad(rows: list[LedgerRow]) -> int:
     return sum(r.bad_rows or 0 for r in rows if r.status in DONE)
 
 
+def _this_run(rows: list[LedgerRow], run_id: str) -> list[LedgerRow]:
+    """What this run decided (every attempt of its step shares the run id)."""
+    return [r for r in rows if r.run_id == run_id and r.status in DONE]
+
+
 def objects_observation(key: dg.AssetKey, rows: list[LedgerRow], partition: str) -> dg.AssetObservation:
     """The partition's objects as the ledger has them after the load."""
     by_status: dict[str, int] = {}
@@ -78,7 +83,7 @@ def staged_preview(staging: StagingStore, rows: list[LedgerRow], log: Callable[[
 def records_metadata(rows: list[LedgerRow], run_id: str, report: LoadReport, preview: pa.Table | None,
                      staging_location: str) -> dict:
     loaded = [r for r in rows if r.status == "loaded"]
-    mine = [r for r in rows if r.run_id == run_id and r.status in DONE]  # every attempt of this run
+    mine = _this_run(rows, run_id)
     new_loaded = [r for r in mine if r.status == "loaded"]
     partition_rows = sum(r.rows or 0 for r in loaded)
     return {
@@ -110,7 +115,7 @@ def parse_errors_check(key: dg.AssetKey, name: str, rows: list[LedgerRow], run_i
     failed = [r for r in rows if r.status == "failed"]
     skipped = [r for r in rows if r.status == "skipped"]
     bad = _bad(rows)
-    mine = [r for r in rows if r.run_id == run_id and r.status in DONE]
+    mine = _this_run(rows, run_id)
     new_failed, new_skipped, new_bad = _count(mine, "failed"), _count(mine, "skipped"), _bad(mine)
     passed = not (failed or skipped or bad)
     text = f"partition {partition}: {len(failed)} unreadable object(s), {len(skipped)} skipped, {bad} bad record(s)"

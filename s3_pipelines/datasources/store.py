@@ -110,10 +110,7 @@ def state_database(cfg: PipelinesConfig):
 
 
 def open_ledger(cfg: PipelinesConfig) -> Ledger:
-    db = state_database(cfg)
-    if db is None:
-        return Ledger(cfg.ledger_path())
-    return Ledger(db if isinstance(db, str) else db.resolve(), schema=getattr(cfg.state, "schema_name", None))
+    return Ledger.from_config(cfg)
 
 
 def state_exists(cfg: PipelinesConfig) -> bool:
